@@ -1,0 +1,177 @@
+"""Numba building blocks shared by the drizzle kernels.
+
+Conventions (the same as ``drizzle``'s C core): pixel ``i`` (0-based) spans
+``[i - 0.5, i + 0.5]``; an output position ``x`` belongs to pixel
+``fortran_round(x)`` (half away from zero); pixmaps are ``(ny, nx, 2)``
+float64 arrays of output ``(x, y)`` for every input pixel centre.
+"""
+
+import math
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True, nogil=True, inline="always")
+def fortran_round(x):
+    """Round half away from zero, as Fortran's NINT (returns int64)."""
+    if x >= 0.0:
+        return np.int64(math.floor(x + 0.5))
+    return -np.int64(math.floor(-x + 0.5))
+
+
+@njit(cache=True, nogil=True, inline="always")
+def deposit(ii, jj, d, dow, out_img, out_wht, use_ctx, out_ctx, ctx_bit,
+            n2, d2row, i, out_img2, use_dq, dq_val, out_dq):
+    """Add one weighted contribution ``dow`` of value ``d`` to output pixel (jj, ii).
+
+    Implements the running weighted mean of Fruchter & Hook (2002), eq. 4-5,
+    with the float32 rounding of drizzle's C ``update_data`` so that results
+    agree to the last bits::
+
+        I' = d                               if W == 0
+        I' = (I W + dow d) / (W + dow)       otherwise
+        W' = W + dow
+
+    ``d2row[k, i]`` (k < n2) are the values drizzled with squared weights:
+    ``I2' = (I2 W^2 + dow^2 d2) / (W + dow)^2``.
+    """
+    if dow == 0.0:
+        return
+    vc = out_wht[jj, ii]
+    vc_plus_dow = np.float32(vc + dow)
+    if vc == 0.0:
+        out_img[jj, ii] = d
+    else:
+        num = np.float32(out_img[jj, ii] * vc) + np.float32(dow * d)
+        out_img[jj, ii] = np.float32(np.float64(num) / np.float64(vc_plus_dow))
+    for k in range(n2):
+        d2 = d2row[k, i]
+        if vc == 0.0:
+            out_img2[k, jj, ii] = d2
+        else:
+            num2 = (np.float64(out_img2[k, jj, ii]) * vc * vc
+                    + np.float64(dow) * dow * d2)
+            out_img2[k, jj, ii] = np.float32(num2 / (np.float64(vc_plus_dow) ** 2))
+    out_wht[jj, ii] = vc_plus_dow
+    if dow > 0.0:
+        if use_ctx:
+            out_ctx[jj, ii] |= ctx_bit
+        if use_dq:
+            out_dq[jj, ii] |= dq_val
+
+
+@njit(cache=True, nogil=True)
+def interpolate_point(pixmap, x, y):
+    """Bilinear interpolation of the pixmap at input position (x, y).
+
+    Points outside the pixel-centre grid are linearly extrapolated from the
+    edge cell (as drizzle does). Returns (nan, nan) where a node is NaN.
+    Degenerate 1-pixel-wide axes are handled by the caller
+    (:func:`degenerate_step`).
+    """
+    ny = pixmap.shape[0]
+    nx = pixmap.shape[1]
+    i0 = np.int64(x)  # C truncation toward zero; clamped just below
+    j0 = np.int64(y)
+    if i0 < 0:
+        i0 = 0
+    elif i0 > nx - 2:
+        i0 = nx - 2
+    if j0 < 0:
+        j0 = 0
+    elif j0 > ny - 2:
+        j0 = ny - 2
+    fx = x - i0
+    fy = y - j0
+    gx = 1.0 - fx
+    gy = 1.0 - fy
+    ox = (pixmap[j0, i0, 0] * gx * gy + pixmap[j0, i0 + 1, 0] * fx * gy
+          + pixmap[j0 + 1, i0, 0] * gx * fy + pixmap[j0 + 1, i0 + 1, 0] * fx * fy)
+    oy = (pixmap[j0, i0, 1] * gx * gy + pixmap[j0, i0 + 1, 1] * fx * gy
+          + pixmap[j0 + 1, i0, 1] * gx * fy + pixmap[j0 + 1, i0 + 1, 1] * fx * fy)
+    return ox, oy
+
+
+@njit(cache=True, nogil=True)
+def row_extent(pixmap, j, xmin, xmax, margin):
+    """Output-y range that drops of input row ``j`` (columns xmin..xmax) can touch.
+
+    Conservative: the y values of rows j-1..j+1 widened by their spread (which
+    bounds bilinear extrapolation at the image edge) plus ``margin`` output
+    pixels. Returns (inf, -inf) for a row with no finite position.
+    """
+    ny = pixmap.shape[0]
+    lo = np.inf
+    hi = -np.inf
+    for jr in range(max(j - 1, 0), min(j + 1, ny - 1) + 1):
+        for i in range(max(xmin - 1, 0), min(xmax + 1, pixmap.shape[1] - 1) + 1):
+            v = pixmap[jr, i, 1]
+            if v < lo:
+                lo = v
+            if v > hi:
+                hi = v
+    if lo > hi:
+        return lo, hi
+    spread = hi - lo
+    return lo - spread - margin, hi + spread + margin
+
+
+@njit(cache=True, nogil=True)
+def band_limits(pixmap, xmin, xmax, ymin, ymax, margin, out_ny, nbands):
+    """Split the output rows into ``nbands`` bands of similar input work.
+
+    Returns (row_lo, row_hi, band_edges): per input row the output-y range
+    (as int, clipped; lo > hi for rows that touch nothing) and the band edges
+    (``band_edges[b] <= output row < band_edges[b+1]``).
+    """
+    n = ymax - ymin + 1
+    row_lo = np.empty(n, np.int64)
+    row_hi = np.empty(n, np.int64)
+    gmin = out_ny
+    gmax = -1
+    for k in range(n):
+        lo, hi = row_extent(pixmap, ymin + k, xmin, xmax, margin)
+        if not (lo <= hi) or hi < -0.5 or lo > out_ny - 0.5:
+            row_lo[k] = 1
+            row_hi[k] = 0
+            continue
+        a = max(np.int64(math.floor(lo)), 0)
+        b = min(np.int64(math.ceil(hi)), out_ny - 1)
+        row_lo[k] = a
+        row_hi[k] = b
+        if a < gmin:
+            gmin = a
+        if b > gmax:
+            gmax = b
+    edges = np.empty(nbands + 1, np.int64)
+    if gmax < gmin:
+        edges[:] = 0
+        return row_lo, row_hi, edges
+    # balance the bands by the number of input rows reaching each output row
+    counts = np.zeros(gmax - gmin + 2, np.float64)
+    for k in range(n):
+        if row_lo[k] <= row_hi[k]:
+            w = 1.0 / (row_hi[k] - row_lo[k] + 1)
+            counts[row_lo[k] - gmin] += w
+            counts[row_hi[k] - gmin + 1] -= w
+    total = 0.0
+    dens = np.empty(gmax - gmin + 1, np.float64)
+    run = 0.0
+    for r in range(gmax - gmin + 1):
+        run += counts[r]
+        dens[r] = run
+        total += run
+    edges[0] = 0
+    edges[nbands] = out_ny
+    acc = 0.0
+    b = 1
+    for r in range(gmax - gmin + 1):
+        acc += dens[r]
+        while b < nbands and acc >= total * b / nbands:
+            edges[b] = gmin + r + 1
+            b += 1
+    while b < nbands:
+        edges[b] = out_ny
+        b += 1
+    return row_lo, row_hi, edges
