@@ -447,6 +447,8 @@ class Drizzle:
             pixmap, out_shape = _derive_output(pixmap)
             shift = (out_shape,)
         dscale = float(iscale) / (float(exptime) if in_units == "counts" else 1.0)
+        if d2.shape[0]:
+            d2 *= np.float32(dscale * dscale)  # variances scale with the square
         job = DrizzleJob(data, weight, pixmap, self._out_img, self._out_wht, None, 0, d2,
                          np.zeros((0, 1, 1), np.float32), dq, None, xmin, xmax, ymin, ymax,
                          dscale, float(pixel_scale_ratio), float(pixfrac), float(wht_scale))

@@ -12,7 +12,7 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def fortran_round(x):
     """Round half away from zero, as Fortran's NINT (returns int64)."""
     if x >= 0.0:
@@ -20,7 +20,7 @@ def fortran_round(x):
     return -np.int64(math.floor(-x + 0.5))
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def deposit(ii, jj, d, dow, out_img, out_wht, use_ctx, out_ctx, ctx_bit,
             n2, d2row, i, out_img2, use_dq, dq_val, out_dq):
     """Add one weighted contribution ``dow`` of value ``d`` to output pixel (jj, ii).
@@ -42,14 +42,14 @@ def deposit(ii, jj, d, dow, out_img, out_wht, use_ctx, out_ctx, ctx_bit,
     vc_plus_dow = np.float32(vc + dow)
     if vc == 0.0:
         out_img[jj, ii] = d
-    else:
+    elif vc_plus_dow != 0.0:  # negative (lanczos) weights can cancel exactly
         num = np.float32(out_img[jj, ii] * vc) + np.float32(dow * d)
         out_img[jj, ii] = np.float32(np.float64(num) / np.float64(vc_plus_dow))
     for k in range(n2):
         d2 = d2row[k, i]
         if vc == 0.0:
             out_img2[k, jj, ii] = d2
-        else:
+        elif vc_plus_dow != 0.0:
             num2 = (np.float64(out_img2[k, jj, ii]) * vc * vc
                     + np.float64(dow) * dow * d2)
             out_img2[k, jj, ii] = np.float32(num2 / (np.float64(vc_plus_dow) ** 2))
@@ -61,7 +61,7 @@ def deposit(ii, jj, d, dow, out_img, out_wht, use_ctx, out_ctx, ctx_bit,
             out_dq[jj, ii] |= dq_val
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def interpolate_point(pixmap, x, y):
     """Bilinear interpolation of the pixmap at input position (x, y).
 
@@ -93,7 +93,7 @@ def interpolate_point(pixmap, x, y):
     return ox, oy
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def row_extent(pixmap, j, xmin, xmax, margin):
     """Output-y range that drops of input row ``j`` (columns xmin..xmax) can touch.
 
@@ -117,7 +117,7 @@ def row_extent(pixmap, j, xmin, xmax, margin):
     return lo - spread - margin, hi + spread + margin
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def band_limits(pixmap, xmin, xmax, ymin, ymax, margin, out_ny, nbands):
     """Split the output rows into ``nbands`` bands of similar input work.
 

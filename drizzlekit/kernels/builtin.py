@@ -24,7 +24,7 @@ from .geometry import circle_rect_area, clip_polygon, polygon_area
 SQUARE, TURBO, POINT, GAUSSIAN, TOPHAT, LANCZOS2, LANCZOS3 = range(7)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _fill_corner_row(pixmap, y, xs, npts, cx, cy, degenerate):
     """Map input points (xs[k], y) to the output; handles 1-pixel-wide inputs."""
     for k in range(npts):
@@ -34,7 +34,7 @@ def _fill_corner_row(pixmap, y, xs, npts, cx, cy, degenerate):
             cx[k], cy[k] = interpolate_point(pixmap, xs[k], y)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _map_degenerate(pixmap, x, y):
     """Map a point of a one-row and/or one-column input.
 
@@ -72,7 +72,7 @@ def _map_degenerate(pixmap, x, y):
     return bx + dx * sxx + dy * syx, by + dx * sxy + dy * syy
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _row_clip_area(ax, ay, m, yl, yr, clip_lo, clip_hi, bx, by, cx, cy):
     """Area of polygon (ax, ay)[:m] between y = yl and y = yr (buffers bx.., cx..)."""
     if clip_lo:
@@ -85,7 +85,7 @@ def _row_clip_area(ax, ay, m, yl, yr, clip_lo, clip_hi, bx, by, cx, cy):
     return polygon_area(bx, by, m) if m >= 3 else 0.0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _square_band(data, weight, pixmap, out_img, out_wht, use_ctx, out_ctx, ctx_bit,
                  data2, out_img2, use_dq, dq, out_dq, xmin, xmax, ymin, ymax,
                  dscale, pscale_ratio, pixfrac, wtscale, band_lo, band_hi,
@@ -218,7 +218,7 @@ def _square_band(data, weight, pixmap, out_img, out_wht, use_ctx, out_ctx, ctx_b
                                 n2, data2[:, j, :], i, out_img2, use_dq, dqv, out_dq)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _lanczos(u, order):
     """Lanczos window sinc(u) sinc(u/order) for |u| < order, else 0."""
     u = abs(u)
@@ -230,7 +230,7 @@ def _lanczos(u, order):
     return math.sin(pu) / pu * math.sin(pu / order) / (pu / order)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _centred_band(code, data, weight, pixmap, out_img, out_wht, use_ctx, out_ctx, ctx_bit,
                   data2, out_img2, use_dq, dq, out_dq, xmin, xmax, ymin, ymax,
                   dscale, pscale_ratio, pixfrac, wtscale, band_lo, band_hi,
@@ -240,6 +240,11 @@ def _centred_band(code, data, weight, pixmap, out_img, out_wht, use_ctx, out_ctx
     n2 = data2.shape[0]
     s = pscale_ratio
     p = pixfrac
+    area_norm = 1.0
+    efac = 0.0
+    es = 0.0
+    order = 3
+    sdp = 1.0
     if code == TURBO:
         pfo = p / s / 2.0
         area_norm = s * s / (p * p)
@@ -320,7 +325,7 @@ def _centred_band(code, data, weight, pixmap, out_img, out_wht, use_ctx, out_ctx
                             n2, data2[:, j, :], i, out_img2, use_dq, dqv, out_dq)
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True, error_model="numpy", parallel=True)
 def run_builtin(code, data, weight, pixmap, out_img, out_wht, use_ctx, out_ctx, ctx_bit,
                 data2, out_img2, use_dq, dq, out_dq, xmin, xmax, ymin, ymax,
                 dscale, pscale_ratio, pixfrac, wtscale, row_lo, row_hi, edges):

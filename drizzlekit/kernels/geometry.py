@@ -14,7 +14,7 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def clip_polygon(xs, ys, n, axis, bound, keep_above, out_x, out_y):
     """Clip polygon (xs[:n], ys[:n]) to the half-plane ``coord >= bound``
     (``keep_above``) or ``coord <= bound``; ``coord`` is x (axis 0) or y (1).
@@ -53,7 +53,7 @@ def clip_polygon(xs, ys, n, axis, bound, keep_above, out_x, out_y):
     return m
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def polygon_area(xs, ys, n):
     """Absolute area of polygon (xs[:n], ys[:n]) by the shoelace formula."""
     a = 0.0
@@ -63,7 +63,7 @@ def polygon_area(xs, ys, n):
     return abs(0.5 * a)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _chord_primitive(x, r):
     """Primitive of sqrt(r^2 - t^2): (t sqrt(r^2-t^2) + r^2 asin(t/r)) / 2."""
     if x <= -r:
@@ -73,7 +73,7 @@ def _chord_primitive(x, r):
     return 0.5 * (x * math.sqrt(r * r - x * x) + r * r * math.asin(x / r))
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _quadrant_area(x, y, r):
     """Area of the disk of radius r at the origin with X <= x and Y <= y."""
     if y <= -r or x <= -r:
@@ -98,7 +98,7 @@ def _quadrant_area(x, y, r):
     return area
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def circle_rect_area(cx, cy, r, x0, x1, y0, y1):
     """Exact area of the disk (centre (cx, cy), radius r) inside [x0,x1]x[y0,y1]."""
     ax0 = x0 - cx

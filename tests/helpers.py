@@ -1,0 +1,29 @@
+"""Shared test helpers: synthetic pixmaps and images (no I/O)."""
+
+import numpy as np
+
+
+def distorted_pixmap(shape, scale=1.0, rot_deg=17.0, offset=(60.0, 60.0), quad=(1e-4, 2e-4),
+                     center=None):
+    """Pixmap of a rotated, scaled image with a small quadratic distortion.
+
+    Output = R (x - c) / scale + offset + quadratic terms.
+    """
+    ny, nx = shape
+    y, x = np.indices(shape, dtype=float)
+    cx, cy = center if center is not None else ((nx - 1) / 2, (ny - 1) / 2)
+    th = np.deg2rad(rot_deg)
+    X = (x - cx) * np.cos(th) - (y - cy) * np.sin(th)
+    Y = (x - cx) * np.sin(th) + (y - cy) * np.cos(th)
+    return np.dstack([X / scale + offset[0] + quad[0] * X**2,
+                      Y / scale + offset[1] + quad[1] * X * Y])
+
+
+def shift_pixmap(shape, dx, dy):
+    y, x = np.indices(shape, dtype=float)
+    return np.dstack([x + dx, y + dy])
+
+
+def random_image(shape, seed=0, low=5.0, high=15.0):
+    rng = np.random.default_rng(seed)
+    return rng.uniform(low, high, shape).astype(np.float32)
