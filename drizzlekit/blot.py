@@ -163,20 +163,21 @@ def _linear(data, x, y):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _everett3_weights(s, w):
-    """Weights of samples at offsets -1, 0, 1, 2 for Everett's cubic at fraction s."""
+def _everett3(s):
+    """Weights of the samples at offsets -1, 0, 1, 2 in Everett's cubic at fraction s.
+
+    Everett's formula is linear in the samples; expanding
+    ``s (f1 + (s^2-1) d2f1/6) + t (f0 + (t^2-1) d2f0/6)`` gives these weights.
+    """
     t = 1.0 - s
     a = s * (s * s - 1.0) / 6.0
     b = t * (t * t - 1.0) / 6.0
-    w[0] = b
-    w[1] = t + a - 2.0 * b
-    w[2] = s - 2.0 * a + b
-    w[3] = a
+    return (b, t + a - 2.0 * b, s - 2.0 * a + b, a)
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _everett5_weights(s, w):
-    """Weights of samples at offsets -2..3 for Everett's quintic at fraction s."""
+def _everett5(s):
+    """Weights of the samples at offsets -2..3 in Everett's quintic at fraction s."""
     t = 1.0 - s
     s2m1 = s * s - 1.0
     t2m1 = t * t - 1.0
@@ -184,53 +185,78 @@ def _everett5_weights(s, w):
     a4 = s * s2m1 * (s * s - 4.0) / 120.0
     b2 = t * t2m1 / 6.0
     b4 = t * t2m1 * (t * t - 4.0) / 120.0
-    w[0] = b4
-    w[1] = a4 + b2 - 4.0 * b4
-    w[2] = t + a2 - 4.0 * a4 - 2.0 * b2 + 6.0 * b4
-    w[3] = s - 2.0 * a2 + 6.0 * a4 + b2 - 4.0 * b4
-    w[4] = a2 - 4.0 * a4 + b4
-    w[5] = a4
+    return (b4, a4 + b2 - 4.0 * b4, t + a2 - 4.0 * a4 - 2.0 * b2 + 6.0 * b4,
+            s - 2.0 * a2 + 6.0 * a4 + b2 - 4.0 * b4, a2 - 4.0 * a4 + b4, a4)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _row4(data, jj, i0, w):
+    return (w[0] * np.float64(data[jj, i0]) + w[1] * np.float64(data[jj, i0 + 1])
+            + w[2] * np.float64(data[jj, i0 + 2]) + w[3] * np.float64(data[jj, i0 + 3]))
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _row6(data, jj, i0, w):
+    return (w[0] * np.float64(data[jj, i0]) + w[1] * np.float64(data[jj, i0 + 1])
+            + w[2] * np.float64(data[jj, i0 + 2]) + w[3] * np.float64(data[jj, i0 + 3])
+            + w[4] * np.float64(data[jj, i0 + 4]) + w[5] * np.float64(data[jj, i0 + 5]))
 
 
 @njit(cache=True, nogil=True)
-def _poly(data, x, y, npts, wx, wy, compat):
-    """Everett central-difference interpolation on an npts x npts block (4 or 6).
+def _poly_edge(data, i0, j0, wx, wy, compat):
+    """Separable weighted sum over a block that crosses an image edge.
 
-    The block starts ``npts // 2 - 1`` pixels before ``int(x)``/``int(y)``;
-    samples beyond the image are point-reflected about the edge pixel. With
-    ``compat`` (poly5 only), the block's top row, when it lies beyond the last
-    image row, is image row ``ny - 4`` instead, as in drizzle 3.0.0.
+    Samples beyond the image are point-reflected about the edge pixel. With
+    ``compat`` (6 x 6 block only), the block's top row, when it lies beyond
+    the last image row, is image row ``ny - 4`` instead, as in drizzle 3.0.0.
     """
+    ny = data.shape[0]
+    n = len(wx)
+    acc = 0.0
+    for r in range(n):
+        row = 0.0
+        if compat and n == 6 and r == 5 and j0 + r > ny - 1:
+            jc = _clampi(ny - 4, ny)
+            for c in range(n):
+                row += wx[c] * _reflect_x(data, i0 + c, jc)
+        else:
+            for c in range(n):
+                row += wx[c] * _reflect_xy(data, i0 + c, j0 + r)
+        acc += wy[r] * row
+    return acc
+
+
+@njit(cache=True, nogil=True)
+def _poly3(data, x, y):
+    """Everett cubic on the 4 x 4 block at offsets -1..2 from (int(x), int(y))."""
     ny, nx = data.shape
     i = np.int64(x)
     j = np.int64(y)
-    if npts == 4:
-        _everett3_weights(x - i, wx)
-        _everett3_weights(y - j, wy)
-    else:
-        _everett5_weights(x - i, wx)
-        _everett5_weights(y - j, wy)
-    i0 = i - (npts // 2 - 1)
-    j0 = j - (npts // 2 - 1)
-    acc = 0.0
-    if i0 >= 0 and j0 >= 0 and i0 + npts <= nx and j0 + npts <= ny:
-        for r in range(npts):
-            row = 0.0
-            for c in range(npts):
-                row += wx[c] * np.float64(data[j0 + r, i0 + c])
-            acc += wy[r] * row
-    else:
-        for r in range(npts):
-            row = 0.0
-            if compat and npts == 6 and r == 5 and j0 + r > ny - 1:
-                jc = _clampi(ny - 4, ny)
-                for c in range(npts):
-                    row += wx[c] * _reflect_x(data, i0 + c, jc)
-            else:
-                for c in range(npts):
-                    row += wx[c] * _reflect_xy(data, i0 + c, j0 + r)
-            acc += wy[r] * row
-    return acc
+    wx = _everett3(x - i)
+    wy = _everett3(y - j)
+    i0 = i - 1
+    j0 = j - 1
+    if i0 >= 0 and j0 >= 0 and i0 + 4 <= nx and j0 + 4 <= ny:
+        return (wy[0] * _row4(data, j0, i0, wx) + wy[1] * _row4(data, j0 + 1, i0, wx)
+                + wy[2] * _row4(data, j0 + 2, i0, wx) + wy[3] * _row4(data, j0 + 3, i0, wx))
+    return _poly_edge(data, i0, j0, wx, wy, False)
+
+
+@njit(cache=True, nogil=True)
+def _poly5(data, x, y, compat):
+    """Everett quintic on the 6 x 6 block at offsets -2..3 from (int(x), int(y))."""
+    ny, nx = data.shape
+    i = np.int64(x)
+    j = np.int64(y)
+    wx = _everett5(x - i)
+    wy = _everett5(y - j)
+    i0 = i - 2
+    j0 = j - 2
+    if i0 >= 0 and j0 >= 0 and i0 + 6 <= nx and j0 + 6 <= ny:
+        return (wy[0] * _row6(data, j0, i0, wx) + wy[1] * _row6(data, j0 + 1, i0, wx)
+                + wy[2] * _row6(data, j0 + 2, i0, wx) + wy[3] * _row6(data, j0 + 3, i0, wx)
+                + wy[4] * _row6(data, j0 + 4, i0, wx) + wy[5] * _row6(data, j0 + 5, i0, wx))
+    return _poly_edge(data, i0, j0, wx, wy, compat)
 
 
 @njit(cache=True, nogil=True)
@@ -298,14 +324,17 @@ def _sinc(data, x, y, sinscl, taper, wx, wy):
     acc = 0.0
     interior = i - half >= 0 and i + half < nx
     for r in range(taper.shape[0]):
-        if wy[r] == 0.0:
+        if wy[r] == 0.0:  # dy == 0: only the centre row contributes
             continue
         jj = _clampi(j + r - half, ny)
-        row = 0.0
-        if interior:
+        if dx == 0.0:  # only the centre column contributes
+            row = np.float64(data[jj, _clampi(i, nx)])
+        elif interior:
+            row = 0.0
             for c in range(taper.shape[0]):
                 row += wx[c] * np.float64(data[jj, i + c - half])
         else:
+            row = 0.0
             for c in range(taper.shape[0]):
                 row += wx[c] * np.float64(data[jj, _clampi(i + c - half, nx)])
         acc += wy[r] * row
@@ -338,9 +367,9 @@ def _blot_rows(data, pixmap, out, j0, j1, code, fillval, scale, sinscl, order, a
             elif code == _LINEAR:
                 v = _linear(data, x, y)
             elif code == _POLY3:
-                v = _poly(data, x, y, 4, wx, wy, compat)
+                v = _poly3(data, x, y)
             elif code == _POLY5:
-                v = _poly(data, x, y, 6, wx, wy, compat)
+                v = _poly5(data, x, y, compat)
             elif code == _SINC:
                 v = _sinc(data, x, y, sinscl, aux, wx, wy)
             else:
@@ -363,11 +392,11 @@ def _blot_parallel(data, pixmap, out, nbands, code, fillval, scale, sinscl, orde
 # --------------------------------------------------------------------------
 # Validation helpers
 # --------------------------------------------------------------------------
-def _real_scalar(value, name: str, *, allow_nan: bool = False) -> float:
+def _real_scalar(value, name: str, *, finite: bool = True) -> float:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise InputError(f"{name} must be a real number, got {value!r}")
     v = float(value)
-    if math.isinf(v) or (math.isnan(v) and not allow_nan):
+    if finite and not math.isfinite(v):
         raise InputError(f"{name} must be finite, got {v!r}")
     return v
 
@@ -450,11 +479,11 @@ def blot_image(
         (pixels; pixel ``k`` is centred on ``k``). Coordinates are rounded to
         float32, as in drizzle.
     out_img : numpy.ndarray of float32, shape (Ny, Nx), optional
-        Array to fill in place (any memory layout). A new C-contiguous array
-        is allocated when omitted.
+        Array to fill in place (any memory layout; it may even be ``data``
+        itself). A new C-contiguous array is allocated when omitted.
     fillval : float or None, optional
         Value of output pixels that map outside ``data`` (or to NaN); ``None``
-        means 0, as in drizzle. NaN is allowed.
+        means 0, as in drizzle. NaN and +-inf are allowed.
     iscale : float, optional
         Multiplier applied to every interpolated value (not to ``fillval``),
         e.g. ``EXPTIME / s**2`` in AstroDrizzle's blot step.
@@ -532,24 +561,28 @@ def blot_image(
     --------
     >>> import numpy as np
     >>> yy, xx = np.mgrid[0:8, 0:8].astype(float)
-    >>> pixmap = np.dstack([xx + 0.5, yy])          # half-pixel shift in x
+    >>> pixmap = np.dstack([xx + 1.5, yy])          # 1.5-pixel shift in x
     >>> out = blot_image(xx * 2.0, pixmap, interp="linear", fillval=-1.0)
-    >>> float(out[0, 2]), float(out[0, 7])
-    (5.0, -1.0)
+    >>> out[0, 2], out[0, 6], out[0, 7]             # x = 3.5, 7.5 (last column), 8.5 (off)
+    (np.float32(7.0), np.float32(14.0), np.float32(-1.0))
     """
     code = _interp_code(interp)
     data32 = _check_data(data)
     pmap = _check_pixmap(pixmap)
     if fillval is None:
         fillval = 0.0
-    fill = _real_scalar(fillval, "fillval", allow_nan=True)
-    scale = float(np.float32(_real_scalar(iscale, "iscale")))
+    fill = _real_scalar(fillval, "fillval", finite=False)
+    scale = _real_scalar(iscale, "iscale")
     scl = _real_scalar(sinscl, "sinscl")
     if scl <= 0.0:
         raise InputError(f"sinscl must be > 0, got {scl!r}")
     out_shape = pmap.shape[:2]
     result = _check_out(out_img, out_shape)
-    target = result if result.flags.c_contiguous else np.empty(out_shape, dtype=np.float32)
+    # write through a temporary when out_img is strided or overlaps the inputs
+    direct = (result.flags.c_contiguous and not np.may_share_memory(result, data32)
+              and not np.may_share_memory(result, pmap))
+    target = result if direct else np.empty(out_shape, dtype=np.float32)
+    compat = bool(compat)
 
     order = 0
     if code == _SINC:
@@ -562,7 +595,10 @@ def blot_image(
 
     npix = out_shape[0] * out_shape[1]
     nthreads = get_num_threads()
-    use_par = (nthreads > 1 and npix >= _PARALLEL_MIN_PIXELS) if parallel is None else bool(parallel)
+    if parallel is None:
+        use_par = nthreads > 1 and npix >= _PARALLEL_MIN_PIXELS
+    else:
+        use_par = bool(parallel)
     log.debug("blot_image: %s, %s -> %s, parallel=%s", INTERPOLANTS[code], data32.shape,
               out_shape, use_par)
     if npix:

@@ -7,10 +7,15 @@
 2. tangent point = spherical mean of those points;
 3. orthogonal CD from the first chip: scale = its ``idcscale`` attribute
    (IDCSCALE, arcsec/pixel) when present, else sqrt|det CD|; orientation =
-   ORIENTAT = atan2(CD1_2, CD2_2); parity = sign of det CD;
-4. size = ceil of the projected extent; the frame is then shifted so that
-   the lowest footprint point lands on 0-based pixel 0 (``'corners'``) or
-   on the outer edge -0.5 of the first pixel (``'edges'``);
+   ORIENTAT = atan2(CD1_2, CD2_2), or the ``orientat`` given (for HST data
+   drizzlepac uses the aperture roll, :func:`hst_reference_orientat`);
+   parity = sign of det CD;
+4. size = ceil of the projected extent, CRPIX = size/2; CRVAL is then moved
+   so that the lowest footprint point lands on 0-based pixel 0
+   (``'corners'``: drizzlepac's single step, exact to ~1e-4 pixel because
+   moving the tangent point changes the projection) or on the outer edge
+   -0.5 of the first pixel (``'edges'``: iterated to convergence, the size
+   enlarged if the re-projected extent needs it);
 5. the user's ``refimage``/``rot``/``scale``/``outnx``/``outny``/``ra``/
    ``dec``/``crpix1``/``crpix2`` are applied on top.
 
@@ -18,6 +23,10 @@
 pixel *centres* are used, so up to half a pixel of each chip can fall off
 the high-x/high-y edges. ``coverage='edges'`` uses the outer pixel edges,
 sampled along every side so that a distorted (bulging) edge is covered too.
+
+Sizes derived by ``ceil`` ignore a float excess below 1e-6 pixel (a 90
+degree rotation of a 300 x 200 frame is 200 x 300, not 201 x 300), except
+for the drizzlepac-identical ``'corners'`` default frame.
 
 One deliberate difference from drizzlepac: a ``rot`` override on a frame
 with parity +1 (a mirrored frame) is applied with the sign that actually
@@ -39,7 +48,8 @@ from astropy.wcs import WCS
 
 from .exceptions import InputError, ParameterError, ShapeError
 
-__all__ = ["make_output_wcs", "merge_wcs", "wcs_pscale", "wcs_orientat"]
+__all__ = ["make_output_wcs", "merge_wcs", "wcs_pscale", "wcs_orientat",
+           "hst_reference_orientat"]
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +94,53 @@ def _tan_wcs(crval, crpix, cd, shape_xy, ctype=("RA---TAN", "DEC--TAN")) -> WCS:
     w.wcs.set()
     w.pixel_shape = tuple(int(n) for n in shape_xy)
     return w
+
+
+def hst_reference_orientat(pa_v3: float, dec: float, v2ref: float, v3ref: float,
+                           idctheta: float = 0.0, parity=((1.0, 0.0), (0.0, -1.0))) -> float:
+    """ORIENTAT (degrees) drizzlepac gives the default frame of HST data.
+
+    For HST chips with V2/V3 reference information stwcs orients the output
+    like the aperture of the reference chip: the roll angle at the aperture
+    (from the telescope roll ``PA_V3`` at V1, the target declination and the
+    aperture's ``IDCV2REF``/``IDCV3REF`` in arcsec) plus ``IDCTHETA``, seen
+    through the instrument's parity matrix (ACS/WFC ``[[1, 0], [0, -1]]``;
+    ``[[-1, 0], [0, 1]]`` for ACS/HRC, SBC, WFC3, WFPC2, STIS, NICMOS).
+
+    Parameters
+    ----------
+    pa_v3 : float
+        PA_V3 keyword (primary header), degrees.
+    dec : float
+        Declination (CRVAL2 of the reference chip), degrees.
+    v2ref, v3ref : float
+        IDCV2REF, IDCV3REF keywords, arcsec.
+    idctheta : float
+        IDCTHETA keyword, degrees.
+    parity : 2x2 sequence
+        Instrument parity matrix.
+
+    Returns
+    -------
+    float
+        The value to pass as ``orientat`` to :func:`make_output_wcs`.
+    """
+    v2, v3 = math.radians(v2ref / 3600.0), math.radians(v3ref / 3600.0)
+    d = math.radians(dec)
+    s2, s3 = math.sin(v2), math.sin(v3)
+    sin_rho = math.sqrt(s2 * s2 + s3 * s3 - s2 * s2 * s3 * s3)  # V1 to aperture distance
+    if sin_rho == 0.0:
+        raise InputError("v2ref/v3ref: the aperture is on the V1 axis; roll undefined")
+    rho = math.asin(sin_rho)
+    beta = math.asin(s3 / sin_rho) if v2 >= 0 else math.pi - math.asin(s3 / sin_rho)
+    gamma = math.asin(s2 / sin_rho) if v3 >= 0 else math.pi - math.asin(s2 / sin_rho)
+    a = math.pi / 2 + math.radians(pa_v3) - beta
+    b = math.atan2(math.sin(a) * math.cos(d),
+                   math.sin(d) * sin_rho - math.cos(d) * math.cos(rho) * math.cos(a))
+    pv = math.radians(math.degrees(math.pi - (gamma + b)) + idctheta)
+    rot = np.array([[math.cos(pv), math.sin(pv)], [-math.sin(pv), math.cos(pv)]])
+    m = rot @ np.asarray(parity, dtype=float)
+    return math.degrees(math.atan2(m[0, 1], m[1, 1]))
 
 
 # -- footprints ------------------------------------------------------------
@@ -144,27 +201,42 @@ def _validate_list(wcs_list, shapes) -> list[WCS]:
     return wcs_list
 
 
-def _default_wcs(wcs_list, shapes, coverage: str, pscale: float | None) -> WCS:
+def _recentre(w: WCS, world: np.ndarray, target: float) -> WCS:
+    """Move CRVAL (CRPIX fixed) so that the lowest projected point lands on ``target``."""
+    xy = np.array(w.wcs_world2pix(world, 0))
+    crpix = np.array(w.wcs.crpix)
+    new_crval = w.wcs_pix2world([crpix - 1.0 + xy.min(axis=0) - target], 0)[0]
+    return _tan_wcs(new_crval, crpix, w.wcs.cd, w.pixel_shape)
+
+
+def _default_wcs(wcs_list, shapes, coverage: str, pscale: float | None,
+                 orientat: float | None) -> WCS:
     world = _footprint_world(wcs_list, shapes, coverage)
     first = wcs_list[0]
     scale = pscale if pscale is not None else wcs_pscale(first)
     if pscale is None and getattr(first, "idcscale", None) is None:
         log.warning("IDCSCALE missing on the first chip; output scale from its CD matrix")
     parity = -1 if np.linalg.det(_cd(first)) < 0 else 1
-    cd = _orthogonal_cd(scale / 3600.0, wcs_orientat(first), parity)
+    theta = wcs_orientat(first) if orientat is None else orientat
+    cd = _orthogonal_cd(scale / 3600.0, theta, parity)
     w = _tan_wcs(_spherical_mean(world), (0.0, 0.0), cd, (1, 1))
     xy = np.array(w.wcs_world2pix(world, 0))
-    lo, hi = xy.min(axis=0), xy.max(axis=0)
-    tol = 1e-6 if coverage == "edges" else 0.0  # 'edges': an exact n-pixel span is n
-    naxis = np.maximum(1, np.ceil(hi - lo - tol)).astype(int)
-    # CRPIX = naxis/2 as in stwcs; move CRVAL so that the lowest point lands
-    # on 0-based 0 ('corners') or -0.5 ('edges').
-    crpix = naxis / 2.0
-    target = -0.5 if coverage == "edges" else 0.0
-    w = _tan_wcs(w.wcs.crval, crpix, cd, naxis)
+    naxis = _ceil_size(xy.max(axis=0) - xy.min(axis=0), coverage == "edges")
+    w = _tan_wcs(w.wcs.crval, naxis / 2.0, cd, naxis)  # CRPIX = naxis/2 as in stwcs
+    if coverage == "corners":
+        # drizzlepac: one re-centring step; moving the tangent point changes the
+        # projection slightly, so the lowest corner lands on 0 only to ~1e-4 pixel
+        return _recentre(w, world, 0.0)
+    for _ in range(5):  # 'edges': iterate until the lowest edge is on -0.5
+        w = _recentre(w, world, -0.5)
     xy = np.array(w.wcs_world2pix(world, 0))
-    new_crval = w.wcs_pix2world([crpix - 1.0 + xy.min(axis=0) - target], 0)[0]
-    return _tan_wcs(new_crval, crpix, cd, naxis)
+    naxis = np.maximum(naxis, _ceil_size(xy.max(axis=0) + 0.5, True))
+    return _tan_wcs(w.wcs.crval, w.wcs.crpix, cd, naxis)
+
+
+def _ceil_size(extent, tolerant: bool) -> np.ndarray:
+    """ceil of a pixel extent; ``tolerant`` ignores a float excess below 1e-6 pixel."""
+    return np.maximum(1, np.ceil(np.asarray(extent) - (1e-6 if tolerant else 0.0))).astype(int)
 
 
 # -- user overrides (§3.4) -------------------------------------------------
@@ -196,8 +268,30 @@ def _rotated_frame(shape_xy, crpix, ratio: float, rot: np.ndarray):
                         [nx + 0.5, ny + 0.5]]) - crpix
     xy = (corners * ratio) @ rot
     lo, hi = xy.min(axis=0), xy.max(axis=0)
-    shape = tuple(max(1, int(math.ceil(h - l))) for l, h in zip(lo, hi))
+    shape = tuple(int(n) for n in _ceil_size(hi - lo, True))
     return shape, np.array([-lo[0] + 0.5, -lo[1] + 0.5])
+
+
+def _scale_ratio(w: WCS, scale: float | None) -> float | None:
+    """old/new pixel scale, or None when ``scale`` is unset or equal (~10 ulp)."""
+    if scale is None:
+        return None
+    if not scale > 0:
+        raise ParameterError(f"custom WCS: 'scale' must be > 0, got {scale}")
+    cd = _cd(w)
+    old = math.sqrt(cd[0, 0] ** 2 + cd[1, 0] ** 2) * 3600.0
+    if np.isclose(scale, old, rtol=10 * np.finfo(float).eps, atol=0):
+        return None
+    return old / scale
+
+
+def _rotation_delta(w: WCS, rot: float | None) -> float | None:
+    """Angle (deg) of the CD rotation that makes ORIENTAT equal ``rot``."""
+    if rot is None or wcs_orientat(w) - rot == 0.0:
+        return None
+    parity = -1 if np.linalg.det(_cd(w)) < 0 else 1
+    # drizzlepac uses orientat - rot, right for parity -1 only
+    return (wcs_orientat(w) - rot) * (-parity)
 
 
 def merge_wcs(base: WCS, *, rot=None, scale=None, outnx=None, outny=None, ra=None,
@@ -229,36 +323,27 @@ def merge_wcs(base: WCS, *, rot=None, scale=None, outnx=None, outny=None, ra=Non
         return out
     crval = (ra, dec) if _both("ra", ra, "dec", dec) else None
     crpix = (crpix1, crpix2) if _both("crpix1", crpix1, "crpix2", crpix2) else None
-    cd, parity = _cd(out), (-1 if np.linalg.det(_cd(out)) < 0 else 1)
-    old_scale = math.sqrt(cd[0, 0] ** 2 + cd[1, 0] ** 2) * 3600.0
-    ratio = None
-    if scale is not None:
-        if not scale > 0:
-            raise ParameterError(f"custom WCS: 'scale' must be > 0, got {scale}")
-        if not np.isclose(scale, old_scale, rtol=10 * np.finfo(float).eps, atol=0):
-            ratio = old_scale / scale
-    delta = None
-    if rot is not None and wcs_orientat(out) - rot != 0.0:
-        delta = (wcs_orientat(out) - rot) * (-parity)
-    new_shape = shape
+    ratio = _scale_ratio(out, scale)
+    delta = _rotation_delta(out, rot)
     if _both("outnx", outnx, "outny", outny):
         new_shape = (int(_round_half_away(outnx)), int(_round_half_away(outny)))
         if min(new_shape) < 1:
             raise ParameterError(f"custom WCS: output size {new_shape} is smaller than 1")
-        if crpix is None:
-            crpix = ((new_shape[0] + 1) / 2.0, (new_shape[1] + 1) / 2.0)
+        auto = ((new_shape[0] + 1) / 2.0, (new_shape[1] + 1) / 2.0)
     elif delta is not None:
         new_shape, auto = _rotated_frame(shape, out.wcs.crpix, ratio or 1.0, _rotation(delta))
-        crpix = auto if crpix is None else crpix
     elif ratio is not None:
-        new_shape = tuple(max(1, int(math.ceil(ratio * n))) for n in shape)
-        crpix = 1.0 + ratio * (out.wcs.crpix - 1.0) if crpix is None else crpix
+        new_shape = tuple(int(n) for n in _ceil_size(ratio * np.array(shape), True))
+        auto = 1.0 + ratio * (out.wcs.crpix - 1.0)
+    else:
+        new_shape, auto = shape, out.wcs.crpix
+    crpix = auto if crpix is None else crpix
+    cd = _cd(out)
     if ratio is not None:
         cd = cd / ratio
     if delta is not None:
         cd = cd @ _rotation(delta)
-    return _tan_wcs(out.wcs.crval if crval is None else crval,
-                    out.wcs.crpix if crpix is None else crpix, cd, new_shape,
+    return _tan_wcs(out.wcs.crval if crval is None else crval, crpix, cd, new_shape,
                     ctype=out.wcs.ctype)
 
 
@@ -273,7 +358,8 @@ def make_output_wcs(wcs_list: Sequence[WCS] | WCS,
                     outny: int | None = None, ra: float | None = None,
                     dec: float | None = None, crpix1: float | None = None,
                     crpix2: float | None = None, coverage: str = "corners",
-                    pscale: float | None = None) -> tuple[WCS, tuple[int, int]]:
+                    pscale: float | None = None,
+                    orientat: float | None = None) -> tuple[WCS, tuple[int, int]]:
     """Output frame covering all chips, with optional user overrides.
 
     Parameters
@@ -295,6 +381,11 @@ def make_output_wcs(wcs_list: Sequence[WCS] | WCS,
         pixel edges (full coverage).
     pscale : float, optional
         Override of the first chip's nominal scale (arcsec/pixel).
+    orientat : float, optional
+        Orientation (degrees E of N of +y) of the default frame; default: the
+        first chip's ORIENTAT. For HST data drizzlepac uses the aperture
+        roll, :func:`hst_reference_orientat` (not a custom ``rot``: the
+        footprint is measured in the frame of this orientation).
 
     Returns
     -------
@@ -314,7 +405,8 @@ def make_output_wcs(wcs_list: Sequence[WCS] | WCS,
             raise InputError("refimage must be a celestial astropy WCS")
         base = refimage
     else:
-        base = _default_wcs(_validate_list(wcs_list, shapes), shapes, coverage, pscale)
+        base = _default_wcs(_validate_list(wcs_list, shapes), shapes, coverage, pscale,
+                            orientat)
     out = merge_wcs(base, rot=rot, scale=scale, outnx=outnx, outny=outny, ra=ra,
                     dec=dec, crpix1=crpix1, crpix2=crpix2)
     nx, ny = out.pixel_shape

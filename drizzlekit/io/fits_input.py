@@ -177,9 +177,12 @@ class Exposure:
 
     @property
     def rootname(self) -> str:
-        """File name without directory, ``.fits[.gz]`` and the last ``_suffix``."""
+        """File name without directory, ``.fits[.gz]`` and a known suffix such as
+        ``_flt``; for an in-memory exposure the ``ROOTNAME`` keyword."""
         from .inputs import rootname  # local import: inputs imports nothing from here
 
+        if self.filename == "<in-memory>":
+            return str(self.primary_header.get("ROOTNAME", "") or "").strip().lower()
         return rootname(self.filename)
 
     def __len__(self) -> int:
@@ -238,10 +241,19 @@ def _open(path, filename: str) -> fits.HDUList:
         raise InputFileError(f"{filename}: file not found")
     if os.path.isdir(path):
         raise InputFileError(f"{filename}: is a directory, not a FITS file")
-    try:
-        hdul = fits.open(path, mode="readonly", memmap=False, lazy_load_hdus=False)
-    except Exception as exc:  # astropy raises OSError/ValueError/TypeError for junk
-        raise InputFileError(f"{filename}: cannot be read as FITS ({exc})") from exc
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            hdul = fits.open(path, mode="readonly", memmap=False, lazy_load_hdus=False)
+        except Exception as exc:  # astropy raises OSError/ValueError/TypeError for junk
+            raise InputFileError(f"{filename}: cannot be read as FITS ({exc})") from exc
+    for w in caught:
+        text = str(w.message)
+        if "truncated" in text or "corrupted" in text:
+            hdul.close()
+            first = text.strip().splitlines()[0]
+            raise InputFileError(f"{filename}: truncated or corrupt FITS file ({first})")
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     if len(hdul) == 0:
         hdul.close()
         raise InputFileError(f"{filename}: empty FITS file")
@@ -503,8 +515,9 @@ def _read(hdul, filename, group, gain, rdnoise, exptime, gnkeyword, rnkeyword, e
         hdu = sci_hdus[ev]
         what = "the primary HDU" if single else f"SCI,{ev}"
         sci = _hdu_array(hdu, filename, what)
-        if sci is None or sci.ndim != 2:
-            nd = "no data" if sci is None else f"{sci.ndim}-D data"
+        if sci is None or sci.ndim != 2 or sci.size == 0:
+            nd = ("no data" if sci is None else f"{sci.ndim}-D data" if sci.ndim != 2
+                  else f"an empty array of shape {sci.shape}")
             raise InputFileError(f"{filename}: {what} must hold a 2-D image, found {nd}")
         sci = sci.astype(np.float32, copy=False)
 

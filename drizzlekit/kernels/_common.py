@@ -22,7 +22,7 @@ def fortran_round(x):
 
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def deposit(ii, jj, d, dow, out_img, out_wht, use_ctx, out_ctx, ctx_bit,
-            n2, d2row, i, out_img2, use_dq, dq_val, out_dq):
+            n2, data2, j, i, out_img2, use_dq, dq_val, out_dq):
     """Add one weighted contribution ``dow`` of value ``d`` to output pixel (jj, ii).
 
     Implements the running weighted mean of Fruchter & Hook (2002), eq. 4-5,
@@ -33,7 +33,7 @@ def deposit(ii, jj, d, dow, out_img, out_wht, use_ctx, out_ctx, ctx_bit,
         I' = (I W + dow d) / (W + dow)       otherwise
         W' = W + dow
 
-    ``d2row[k, i]`` (k < n2) are the values drizzled with squared weights:
+    ``data2[k, j, i]`` (k < n2) are the values drizzled with squared weights:
     ``I2' = (I2 W^2 + dow^2 d2) / (W + dow)^2``.
     """
     if dow == 0.0:
@@ -46,7 +46,7 @@ def deposit(ii, jj, d, dow, out_img, out_wht, use_ctx, out_ctx, ctx_bit,
         num = np.float32(out_img[jj, ii] * vc) + np.float32(dow * d)
         out_img[jj, ii] = np.float32(np.float64(num) / np.float64(vc_plus_dow))
     for k in range(n2):
-        d2 = d2row[k, i]
+        d2 = data2[k, j, i]
         if vc == 0.0:
             out_img2[k, jj, ii] = d2
         elif vc_plus_dow != 0.0:
@@ -61,7 +61,7 @@ def deposit(ii, jj, d, dow, out_img, out_wht, use_ctx, out_ctx, ctx_bit,
             out_dq[jj, ii] |= dq_val
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def interpolate_point(pixmap, x, y):
     """Bilinear interpolation of the pixmap at input position (x, y).
 

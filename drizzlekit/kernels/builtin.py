@@ -16,7 +16,7 @@ analytically rather than from a coarse look-up table.
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import literally, njit, prange
 
 from ._common import deposit, fortran_round, interpolate_point
 from .geometry import circle_rect_area, clip_polygon, polygon_area
@@ -72,7 +72,7 @@ def _map_degenerate(pixmap, x, y):
     return bx + dx * sxx + dy * syx, by + dx * sxy + dy * syy
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def _row_clip_area(ax, ay, m, yl, yr, clip_lo, clip_hi, bx, by, cx, cy):
     """Area of polygon (ax, ay)[:m] between y = yl and y = yr (buffers bx.., cx..)."""
     if clip_lo:
@@ -173,7 +173,7 @@ def _square_band(data, weight, pixmap, out_img, out_wht, use_ctx, out_ctx, ctx_b
             dqv = dq[j, i] if use_dq else 0
             if ii0 == ii1 and jj0 == jj1:  # fast path: drop inside one output pixel
                 deposit(ii0, jj0, d, np.float32(w), out_img, out_wht, use_ctx, out_ctx,
-                        ctx_bit, n2, data2[:, j, :], i, out_img2, use_dq, dqv, out_dq)
+                        ctx_bit, n2, data2, j, i, out_img2, use_dq, dqv, out_dq)
                 continue
             for ii in range(ia, ib + 1):
                 xl = ii - 0.5
@@ -215,7 +215,7 @@ def _square_band(data, weight, pixmap, out_img, out_wht, use_ctx, out_ctx, ctx_b
                     if area > 0.0:
                         dow = np.float32(area / jaco * w)
                         deposit(ii, jj, d, dow, out_img, out_wht, use_ctx, out_ctx, ctx_bit,
-                                n2, data2[:, j, :], i, out_img2, use_dq, dqv, out_dq)
+                                n2, data2, j, i, out_img2, use_dq, dqv, out_dq)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -235,7 +235,11 @@ def _centred_band(code, data, weight, pixmap, out_img, out_wht, use_ctx, out_ctx
                   data2, out_img2, use_dq, dq, out_dq, xmin, xmax, ymin, ymax,
                   dscale, pscale_ratio, pixfrac, wtscale, band_lo, band_hi,
                   row_lo, row_hi, hits):
-    """Kernels whose drop is centred on the mapped pixel centre (all but square)."""
+    """Kernels whose drop is centred on the mapped pixel centre (all but square).
+
+    ``code`` is a compile-time literal, so each kernel gets its own machine code
+    with the other kernels' branches removed.
+    """
     nyo, nxo = out_img.shape
     n2 = data2.shape[0]
     s = pscale_ratio
@@ -322,7 +326,7 @@ def _centred_band(code, data, weight, pixmap, out_img, out_wht, use_ctx, out_ctx
                         dow = np.float32(_lanczos((ox - ii) * sdp, order)
                                          * _lanczos((oy - jj) * sdp, order) * w)
                     deposit(ii, jj, d, dow, out_img, out_wht, use_ctx, out_ctx, ctx_bit,
-                            n2, data2[:, j, :], i, out_img2, use_dq, dqv, out_dq)
+                            n2, data2, j, i, out_img2, use_dq, dqv, out_dq)
 
 
 @njit(cache=True, nogil=True, error_model="numpy", parallel=True)
@@ -333,6 +337,7 @@ def run_builtin(code, data, weight, pixmap, out_img, out_wht, use_ctx, out_ctx, 
 
     Returns the number of drops that reached the output, per input row.
     """
+    literally(code)
     nbands = edges.shape[0] - 1
     nrows = ymax - ymin + 1
     hits = np.zeros((nbands, nrows), np.int64)

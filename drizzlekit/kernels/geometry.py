@@ -14,7 +14,7 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def clip_polygon(xs, ys, n, axis, bound, keep_above, out_x, out_y):
     """Clip polygon (xs[:n], ys[:n]) to the half-plane ``coord >= bound``
     (``keep_above``) or ``coord <= bound``; ``coord`` is x (axis 0) or y (1).
@@ -53,7 +53,7 @@ def clip_polygon(xs, ys, n, axis, bound, keep_above, out_x, out_y):
     return m
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def polygon_area(xs, ys, n):
     """Absolute area of polygon (xs[:n], ys[:n]) by the shoelace formula."""
     a = 0.0

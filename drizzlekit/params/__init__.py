@@ -193,6 +193,8 @@ def _to_bits(p: Param, v: Any) -> int | str | None:
     s = str(v).strip()
     if s.lower() in _NONE_WORDS:
         return None
+    if re.fullmatch(r"-\d+", s):  # a negative integer flips the meaning (drizzlepac)
+        return int(s)
     if not _BITS_RE.match(s):
         raise ValueError("use an integer, '4,8', '4+8', '~4+8' or None")
     return int(s) if s.isdigit() else s
@@ -314,10 +316,9 @@ class ParamSpec:
             for p in params:
                 lines.append(f"# {p.help}" + (f" [{p.units}]" if p.units else ""))
                 v = vals[p.name]
-                if v is None:
-                    lines.append(f"# {p.name} = (None)")
-                else:
-                    lines.append(f"{p.name} = {_toml_value(v)}")
+                # TOML has no null: None is written as the string "None", which
+                # every nullable kind reads back as None
+                lines.append(f'{p.name} = "None"' if v is None else f"{p.name} = {_toml_value(v)}")
             lines.append("")
         atomic_write_text(Path(path), "\n".join(lines))
 
