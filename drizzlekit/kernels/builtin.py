@@ -19,7 +19,7 @@ import numpy as np
 from numba import literally, njit, prange
 
 from ._common import deposit, fortran_round, interpolate_point
-from .geometry import circle_rect_area, clip_polygon, polygon_area
+from .geometry import area_below, circle_rect_area, clip_polygon, polygon_area
 
 SQUARE, TURBO, POINT, GAUSSIAN, TOPHAT, LANCZOS2, LANCZOS3 = range(7)
 
@@ -169,15 +169,46 @@ def _square_band(data, weight, pixmap, out_img, out_wht, use_ctx, out_ctx, ctx_b
             jb = min(jb, band_hi)
             if ja > jb:
                 continue
+            # areas in coordinates local to the first output pixel: the shoelace
+            # on absolute coordinates would lose ~eps * x * y
+            for k in range(4):
+                qx[k] -= ii0
+                qy[k] -= jj0
+            xlo -= ii0
+            xhi -= ii0
+            ylo -= jj0
+            yhi -= jj0
             d = np.float32(data[j, i] * dscale)
             dqv = dq[j, i] if use_dq else 0
             if ii0 == ii1 and jj0 == jj1:  # fast path: drop inside one output pixel
                 deposit(ii0, jj0, d, np.float32(w), out_img, out_wht, use_ctx, out_ctx,
                         ctx_bit, n2, data2, j, i, out_img2, use_dq, dqv, out_dq)
                 continue
+            if ii1 - ii0 <= 1 and jj1 - jj0 <= 1:
+                # drop over at most 2x2 output pixels: three clipped areas and
+                # inclusion-exclusion give all four overlaps
+                left = area_below(qx, qy, 4, 0, 0.5) if ii1 > ii0 else jaco
+                below = area_below(qy, qx, 4, 0, 0.5) if jj1 > jj0 else jaco
+                if ii1 > ii0 and jj1 > jj0:
+                    m = clip_polygon(qx, qy, 4, 0, 0.5, False, bx2, by2)
+                    corner = area_below(bx2, by2, m, 1, 0.5) if m >= 3 else 0.0
+                else:
+                    corner = min(left, below)
+                tiny = 1e-12 * jaco
+                for jj in range(ja, jb + 1):
+                    for ii in range(ia, ib + 1):
+                        if ii == ii0:
+                            area = corner if jj == jj0 else left - corner
+                        else:
+                            area = below - corner if jj == jj0 else jaco - left - below + corner
+                        if area > tiny:
+                            deposit(ii, jj, d, np.float32(area / jaco * w), out_img, out_wht,
+                                    use_ctx, out_ctx, ctx_bit, n2, data2, j, i, out_img2,
+                                    use_dq, dqv, out_dq)
+                continue
             for ii in range(ia, ib + 1):
-                xl = ii - 0.5
-                xr = ii + 0.5
+                xl = ii - ii0 - 0.5
+                xr = xl + 1.0
                 for k in range(4):
                     ax[k] = qx[k]
                     ay[k] = qy[k]
@@ -203,8 +234,8 @@ def _square_band(data, weight, pixmap, out_img, out_wht, use_ctx, out_ctx, ctx_b
                     pylo = min(pylo, ay[k])
                     pyhi = max(pyhi, ay[k])
                 for jj in range(ja, jb + 1):
-                    yl = jj - 0.5
-                    yr = jj + 0.5
+                    yl = jj - jj0 - 0.5
+                    yr = yl + 1.0
                     if pyhi <= yl or pylo >= yr:
                         continue
                     if pylo >= yl and pyhi <= yr:

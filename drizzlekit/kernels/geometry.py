@@ -63,6 +63,62 @@ def polygon_area(xs, ys, n):
     return abs(0.5 * a)
 
 
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def area_below(xs, ys, n, axis, bound):
+    """Area of polygon (xs, ys)[:n] where ``coord <= bound`` (x for axis 0, y for 1).
+
+    One Sutherland-Hodgman step with the shoelace sum accumulated on the fly,
+    so no vertex buffer is written.
+    """
+    acc = 0.0
+    have = False
+    fx = 0.0
+    fy = 0.0
+    lx = 0.0
+    ly = 0.0
+    px = xs[n - 1]
+    py = ys[n - 1]
+    pc = px if axis == 0 else py
+    p_in = pc <= bound
+    for k in range(n):
+        cx = xs[k]
+        cy = ys[k]
+        cc = cx if axis == 0 else cy
+        c_in = cc <= bound
+        for step in range(2):
+            if step == 0:
+                if c_in == p_in:
+                    continue
+                t = (bound - pc) / (cc - pc)
+                if axis == 0:
+                    vx = bound
+                    vy = py + t * (cy - py)
+                else:
+                    vx = px + t * (cx - px)
+                    vy = bound
+            else:
+                if not c_in:
+                    continue
+                vx = cx
+                vy = cy
+            if have:
+                acc += lx * vy - vx * ly
+            else:
+                fx = vx
+                fy = vy
+                have = True
+            lx = vx
+            ly = vy
+        px = cx
+        py = cy
+        pc = cc
+        p_in = c_in
+    if not have:
+        return 0.0
+    acc += lx * fy - fx * ly
+    return abs(0.5 * acc)
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
 def _chord_primitive(x, r):
     """Primitive of sqrt(r^2 - t^2): (t sqrt(r^2-t^2) + r^2 asin(t/r)) / 2."""
