@@ -16,7 +16,7 @@ analytically rather than from a coarse look-up table.
 import math
 
 import numpy as np
-from numba import literally, njit, prange
+from numba import njit, prange
 
 from ._common import deposit, fortran_round, interpolate_point
 from .geometry import area_below, circle_rect_area, clip_polygon, polygon_area
@@ -268,8 +268,7 @@ def _centred_band(code, data, weight, pixmap, out_img, out_wht, use_ctx, out_ctx
                   row_lo, row_hi, hits):
     """Kernels whose drop is centred on the mapped pixel centre (all but square).
 
-    ``code`` is a compile-time literal, so each kernel gets its own machine code
-    with the other kernels' branches removed.
+    The branches on ``code`` are loop-invariant and perfectly predicted.
     """
     nyo, nxo = out_img.shape
     n2 = data2.shape[0]
@@ -296,6 +295,8 @@ def _centred_band(code, data, weight, pixmap, out_img, out_wht, use_ctx, out_ctx
         sdp = s / p
     else:
         pfo = 0.0
+    sep_x = np.empty(128)
+    sep_y = np.empty(128)
     for j in range(ymin, ymax + 1):
         kr = j - ymin
         if row_lo[kr] > band_hi or row_hi[kr] < band_lo:
@@ -335,9 +336,27 @@ def _centred_band(code, data, weight, pixmap, out_img, out_wht, use_ctx, out_ctx
             jb = min(jb, band_hi)
             d = np.float32(data[j, i] * dscale)
             dqv = dq[j, i] if use_dq else 0
+            separable = ((code == GAUSSIAN or code == LANCZOS2 or code == LANCZOS3)
+                         and ib - ia < sep_x.shape[0] and jb - ja < sep_y.shape[0])
+            if separable:  # exp and sinc are products of 1-D factors: evaluate those once
+                for ii in range(ia, ib + 1):
+                    if code == GAUSSIAN:
+                        sep_x[ii - ia] = math.exp(-((ox - ii) ** 2) * efac)
+                    else:
+                        sep_x[ii - ia] = _lanczos((ox - ii) * sdp, order)
+                for jj in range(ja, jb + 1):
+                    if code == GAUSSIAN:
+                        sep_y[jj - ja] = es * math.exp(-((oy - jj) ** 2) * efac)
+                    else:
+                        sep_y[jj - ja] = _lanczos((oy - jj) * sdp, order)
             for jj in range(ja, jb + 1):
                 for ii in range(ia, ib + 1):
-                    if code == POINT:
+                    if separable:
+                        if code == GAUSSIAN:
+                            dow = np.float32(np.float32(sep_y[jj - ja] * sep_x[ii - ia]) * w)
+                        else:
+                            dow = np.float32(sep_y[jj - ja] * sep_x[ii - ia] * w)
+                    elif code == POINT:
                         dow = np.float32(w)
                     elif code == TURBO:
                         dx = min(ox + pfo, ii + 0.5) - max(ox - pfo, ii - 0.5)
@@ -368,7 +387,6 @@ def run_builtin(code, data, weight, pixmap, out_img, out_wht, use_ctx, out_ctx, 
 
     Returns the number of drops that reached the output, per input row.
     """
-    literally(code)
     nbands = edges.shape[0] - 1
     nrows = ymax - ymin + 1
     hits = np.zeros((nbands, nrows), np.int64)
