@@ -15,7 +15,7 @@ SPEC = get_spec("astrodrizzle")
 EXPECTED = {
     # 1.1 global
     "input": "*flt.fits", "output": "", "runfile": "astrodrizzle.log", "wcskey": "",
-    "proc_unit": "native", "coeffs": True, "context": True, "group": "", "build": False,
+    "proc_unit": "native", "coeffs": True, "context": True, "group": "", "build": True,  # drizzlekit: one _drz.fits
     "crbit": 4096, "stepsize": 10, "resetbits": 4096, "num_cores": None,
     "in_memory": False, "rules_file": "", "restore": False, "preserve": True,
     "overwrite": False, "clean": False, "mdriztab": False, "updatewcs": False,

@@ -213,6 +213,8 @@ def parse_group(group, available: Sequence[int], filename: str) -> list[int]:
     items: list = []
     if isinstance(group, str):
         items = [p for p in group.replace(" ", "").split(",") if p]
+        if items and items[0].lower() == "sci":  # drizzlepac's "sci,1" form
+            items = items[1:]
     elif isinstance(group, (int, np.integer)):
         items = [int(group)]
     elif isinstance(group, tuple) and len(group) == 2 and isinstance(group[0], str):

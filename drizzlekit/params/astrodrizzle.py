@@ -60,7 +60,9 @@ _GLOBAL = [
     _p("global", "coeffs", True, "bool", "Apply the distortion model of the input WCS"),
     _p("global", "context", True, "bool", "Build the context (CTX) image in the final drizzle"),
     _p("global", "group", "", "str", "Process only these chips, e.g. '1' or 'sci,1'"),
-    _p("global", "build", False, "bool", "Final product as one multi-extension file"),
+    _p("global", "build", True, "bool", "Final product as one multi-extension file "
+       "<output>_drz.fits (SCI, WHT, CTX); off: three files _drz_sci/_wht/_ctx.fits "
+       "(drizzlepac's cfg default is off; drizzlekit writes the single file by default)"),
     _p("global", "crbit", 4096, "int", "DQ bit value that marks cosmic rays",
        vmin=0, vmax=65535),
     _p("global", "stepsize", 10, "int",

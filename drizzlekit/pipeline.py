@@ -1,0 +1,1367 @@
+"""AstroDrizzle: the eight steps on real exposures, in memory (spec §2-§10).
+
+:func:`astrodrizzle` runs everything and writes ``<output>_drz.fits``::
+
+    >>> from drizzlekit import astrodrizzle                         # doctest: +SKIP
+    >>> res = astrodrizzle("*_flt.fits", output="final", final_pixfrac=0.8)
+    >>> res.sci.shape, res.cr_masks["j8bt06nyq_flt.fits", 1].sum()
+
+The same work can be done one step at a time (e.g. in a notebook), looking
+at every intermediate product between steps::
+
+    >>> res = prepare("*_flt.fits", output="final")              # doctest: +SKIP
+    >>> run_static_mask(res); run_sky(res); run_drizzle_separate(res)
+    >>> run_median(res); run_blot(res); run_driz_cr(res)
+    >>> run_final_drizzle(res); write_products(res)
+
+Each ``run_*`` function fills its part of the :class:`AstrodrizzleResult`
+and returns it; a step whose input is missing raises
+:class:`~drizzlekit.exceptions.InputError` naming the step to run first.
+Parameters are drizzlepac's names and defaults (``drizzlekit.params``,
+``get_spec('astrodrizzle')``); an unknown name raises
+:class:`~drizzlekit.exceptions.ParameterError` suggesting the closest one.
+
+What differs from drizzlepac
+----------------------------
+* Input files are only ever opened read-only: no ``MDRIZSKY``, DQ reset or
+  CR-bit updates, no WCS restore, no ``OrIg_files`` copies (spec Q15).
+  ``resetbits`` is applied to the in-memory DQ arrays; the CR flags are
+  returned in :attr:`AstrodrizzleResult.cr_masks` (``True`` = cosmic ray)
+  and, unless ``in_memory=True``, written to new ``<root>_sci<N>_crmask.fits``
+  files (uint8, 1 = good, drizzlepac's convention) next to the product.
+* No intermediate single/median/blot files are written (they are in the
+  result object); ``driz_sep_compress``, ``combine_bufsize``, ``clean``,
+  ``preserve``, ``overwrite`` and ``restore`` therefore have no effect.
+* Step dependencies follow ``astrodrizzle.run`` (spec §2.2): with two or more
+  exposures ``driz_cr`` forces ``blot``, ``blot`` forces ``median`` and
+  ``median`` forces ``driz_separate``; with one exposure ``median``,
+  ``blot`` and ``driz_cr`` are switched off.
+* Cosmic-ray rejection needs exposures that overlap: if one exposure shares
+  no pixel with any other, :class:`~drizzlekit.exceptions.NoOverlapError`
+  is raised (drizzlepac silently skips the rejection); turn ``median``,
+  ``blot`` and ``driz_cr`` off to drizzle a mosaic without overlaps.
+* Not implemented (a clear ParameterError when used): ``wcskey``,
+  ``skymask_cat``, ``mdriztab``, ``updatewcs``. ``rules_file`` (header
+  blending) is ignored with a warning. A *shiftfile* (drizzlepac's
+  ``updatewcs`` with shifts) has a hook: pass already corrected WCSs by
+  giving in-memory HDU lists, or see :func:`apply_shifts`.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import os
+import time
+import warnings
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+import numpy as np
+from astropy.io import fits
+from astropy.wcs import WCS, FITSFixedWarning
+
+from .exceptions import (DrizzlekitError, InputError, InputFileError, NoOverlapError,
+                         ParameterError)
+from .io.bits import dq_to_mask
+from .io.fits_input import Chip, Exposure, read_exposure
+from .io.inputs import InputItem, expand_inputs, output_filename, rootname
+
+__all__ = [
+    "AstrodrizzleResult",
+    "astrodrizzle",
+    "prepare",
+    "run_static_mask",
+    "run_sky",
+    "run_drizzle_separate",
+    "run_median",
+    "run_blot",
+    "run_driz_cr",
+    "run_final_drizzle",
+    "write_products",
+    "apply_shifts",
+    "STEPS",
+]
+
+log = logging.getLogger(__name__)
+
+#: The steps in order: (name used in ``timings``, enabling parameter or None).
+STEPS = (
+    ("static_mask", "static"),
+    ("sky", None),
+    ("driz_separate", "driz_separate"),
+    ("median", "median"),
+    ("blot", "blot"),
+    ("driz_cr", "driz_cr"),
+    ("final_drizzle", "driz_combine"),
+)
+
+#: Pixel maps are kept between steps (drizzle separate, blot, final drizzle) while
+#: their total size stays below this (bytes; 8 bytes per chip pixel, see _PixmapStore).
+PIXMAP_CACHE_BYTES = 512 * 2 ** 20
+
+#: Parameters accepted for drizzlepac compatibility that have no effect here.
+_NO_EFFECT = ("restore", "preserve", "overwrite", "clean", "driz_sep_compress",
+              "combine_bufsize")
+#: Parameters drizzlekit does not implement: (name, value that is fine).
+_UNSUPPORTED = (("wcskey", ""), ("skymask_cat", ""), ("mdriztab", False),
+                ("updatewcs", False))
+
+ChipKey = tuple  # (exposure name, chip EXTVER)
+
+
+# =========================================================================== result
+@dataclass
+class AstrodrizzleResult:
+    """Everything one AstroDrizzle run produced (all arrays in memory).
+
+    Chips are identified by ``(name, extver)``, ``name`` being the input file
+    name as given (or ``'<in-memory N>'`` for an in-memory HDU list) and
+    ``extver`` the SCI extension version.
+
+    Attributes
+    ----------
+    params : dict
+        The validated parameters (after the step dependencies of spec §2.2).
+    exposures : list of Exposure
+        The inputs as read (in-memory copies; DQ after ``resetbits``).
+    names : list of str
+        Exposure names, in processing order.
+    ivm_files : list of str or None
+        IVM file of every exposure (the second column of an ``@file``).
+    output : str or None
+        The product file name (``<output>_drz.fits``).
+    single_wcs, output_wcs : astropy.wcs.WCS
+        Frames of the single/median images and of the final product.
+    static_masks : dict
+        ``(extver, (ny, nx))`` -> bool array, ``True`` = good.
+    sky : dict
+        ``(name, extver)`` -> sky value of the chip (``MDRIZSKY``, data units).
+    computed_sky : dict
+        ``(name, extver)`` -> sky subtracted on the fly, or None.
+    single_sci, single_wht : dict
+        ``name`` -> single-drizzled image (e-/s) and weight.
+    median : numpy.ndarray or None
+        The median image (e-/s) on ``single_wcs``.
+    blots : dict
+        ``(name, extver)`` -> blotted median in the chip's native units.
+    cr_masks : dict
+        ``(name, extver)`` -> bool array, ``True`` where a cosmic ray was flagged.
+    cr_clean : dict
+        ``(name, extver)`` -> CR-cleaned chip (``driz_cr_corr``), native units.
+    sci, wht, ctx : numpy.ndarray or None
+        Final science image (``bunit``), weight, context (planes, ny, nx).
+    bunit : str
+        Units of ``sci``.
+    files_written : list of str
+        Files created by :func:`write_products`.
+    timings : dict
+        Step name -> seconds.
+    """
+
+    params: dict
+    exposures: list
+    names: list
+    ivm_files: list = field(repr=False)
+    output: str | None = None
+    single_wcs: WCS | None = field(default=None, repr=False)
+    output_wcs: WCS | None = field(default=None, repr=False)
+    static_masks: dict = field(default_factory=dict, repr=False)
+    sky: dict = field(default_factory=dict)
+    computed_sky: dict = field(default_factory=dict, repr=False)
+    single_sci: dict = field(default_factory=dict, repr=False)
+    single_wht: dict = field(default_factory=dict, repr=False)
+    median: np.ndarray | None = field(default=None, repr=False)
+    blots: dict = field(default_factory=dict, repr=False)
+    cr_masks: dict = field(default_factory=dict, repr=False)
+    cr_clean: dict = field(default_factory=dict, repr=False)
+    sci: np.ndarray | None = field(default=None, repr=False)
+    wht: np.ndarray | None = field(default=None, repr=False)
+    ctx: np.ndarray | None = field(default=None, repr=False)
+    bunit: str = ""
+    records: list = field(default_factory=list, repr=False)
+    files_written: list = field(default_factory=list)
+    timings: dict = field(default_factory=dict)
+    progress: bool = field(default=False, repr=False)
+    _pixmaps: dict = field(default_factory=dict, repr=False)
+    _pixmap_bytes: int = field(default=0, repr=False)
+
+    # -- convenience ---------------------------------------------------------
+    def chips(self) -> Iterator[tuple[ChipKey, int, Chip]]:
+        """``((name, extver), exposure index, Chip)`` for every chip, in order."""
+        for e, exp in enumerate(self.exposures):
+            for chip in exp.chips:
+                yield (self.names[e], chip.extver), e, chip
+
+    @property
+    def output_shape(self) -> tuple[int, int] | None:
+        """``(ny, nx)`` of the final product."""
+        return None if self.output_wcs is None else _shape_of(self.output_wcs)
+
+    @property
+    def single_shape(self) -> tuple[int, int] | None:
+        """``(ny, nx)`` of the single/median images."""
+        return None if self.single_wcs is None else _shape_of(self.single_wcs)
+
+    @property
+    def texptime(self) -> float:
+        """Total exposure time of the distinct exposures, s."""
+        return float(sum(exp.exptime for exp in self.exposures))
+
+    def dq_with_crs(self, key: ChipKey) -> np.ndarray:
+        """The chip's DQ with ``crbit`` set where a cosmic ray was flagged.
+
+        This is what drizzlepac writes back into the input file; drizzlekit
+        returns it instead.
+        """
+        e = self.names.index(key[0])
+        chip = next(c for c in self.exposures[e].chips if c.extver == key[1])
+        dq = np.zeros(chip.shape, np.int32) if chip.dq is None else chip.dq.astype(np.int32)
+        if key in self.cr_masks:
+            dq = dq | np.where(self.cr_masks[key], int(self.params["crbit"]), 0)
+        return dq
+
+    def summary(self) -> str:
+        """A few lines describing the run."""
+        lines = [f"AstroDrizzle: {len(self.exposures)} exposure(s), "
+                 f"{sum(len(e.chips) for e in self.exposures)} chip(s)"]
+        if self.output_wcs is not None:
+            lines.append(f"  output frame {self.output_shape} (ny, nx)")
+        for key, val in self.sky.items():
+            lines.append(f"  sky {key[0]}[{key[1]}] = {val:.4g}")
+        for key, m in self.cr_masks.items():
+            lines.append(f"  CR pixels {key[0]}[{key[1]}]: {int(m.sum())}")
+        for name, sec in self.timings.items():
+            lines.append(f"  {name:<14s} {sec:8.2f} s")
+        for f in self.files_written:
+            lines.append(f"  wrote {f}")
+        return "\n".join(lines)
+
+
+def _shape_of(w: WCS) -> tuple[int, int]:
+    nx, ny = w.pixel_shape
+    return int(ny), int(nx)
+
+
+# =========================================================================== parameters
+def _validate(params: dict) -> dict:
+    from .params import get_spec
+
+    spec = get_spec("astrodrizzle")
+    params = dict(params)
+    objects = {}
+    for key in ("driz_sep_refimage", "final_refimage"):  # accept WCS objects as well
+        if isinstance(params.get(key), WCS):
+            objects[key] = params.pop(key)
+    p = spec.validate(params)
+    p.update(objects)
+    for name, fine in _UNSUPPORTED:
+        if p.get(name, fine) not in (fine, None):
+            raise ParameterError(f"parameter '{name}' is not supported by drizzlekit "
+                                 f"(got {p[name]!r})")
+    if p.get("rules_file"):
+        log.warning("rules_file=%r: header blending rules are not implemented; ignored",
+                    p["rules_file"])
+    for name in _NO_EFFECT:
+        if name in params:
+            log.debug("parameter '%s' has no effect in drizzlekit", name)
+    return p
+
+
+def _apply_dependencies(p: dict, n_exposures: int) -> None:
+    """Step dependencies of ``astrodrizzle.run`` (spec §2.2), in place."""
+    if n_exposures >= 2:
+        if p["driz_cr"] and not p["blot"]:
+            log.info("driz_cr needs blot: switching blot on")
+            p["blot"] = True
+        if p["blot"] and not p["median"]:
+            log.info("blot needs the median: switching median on")
+            p["median"] = True
+        if p["median"] and not p["driz_separate"]:
+            log.info("the median needs the single-drizzled images: switching "
+                     "driz_separate on")
+            p["driz_separate"] = True
+    else:
+        for name in ("median", "blot", "driz_cr"):
+            if p[name]:
+                log.info("one input exposure: %s switched off", name)
+            p[name] = False
+
+
+# =========================================================================== inputs
+def _is_memory(obj) -> bool:
+    return isinstance(obj, (fits.HDUList, Exposure))
+
+
+def _load_items(input) -> tuple[list, bool]:
+    """(list of sources, all_files): a source is an InputItem, HDUList or Exposure."""
+    if _is_memory(input):
+        return [input], False
+    if isinstance(input, (list, tuple)) and any(_is_memory(x) for x in input):
+        out = []
+        for k, x in enumerate(input):
+            if _is_memory(x):
+                out.append(x)
+            elif isinstance(x, (str, os.PathLike, InputItem)):
+                out.extend(expand_inputs([x]))
+            else:
+                raise InputError(f"input[{k}]: expected a file name, an HDUList or an "
+                                 f"Exposure, got {type(x).__name__}")
+        return out, False
+    return expand_inputs(input), True
+
+
+def _source_name(src, k: int) -> str:
+    if isinstance(src, InputItem):
+        return src.filename
+    if isinstance(src, fits.HDUList):
+        return src.filename() or f"<in-memory {k}>"
+    return src.filename if src.filename != "<in-memory>" else f"<in-memory {k}>"
+
+
+def _exposure_root(name: str, exp: Exposure, k: int) -> str:
+    if not name.startswith("<in-memory"):
+        return rootname(name)
+    root = str(exp.primary_header.get("ROOTNAME", "") or "").strip().lower()
+    return root or f"input{k}"
+
+
+def _group(value):
+    """drizzlepac ``group`` syntax (``'1'``, ``'1,2'``, ``'sci,1'``) -> chip numbers."""
+    if value is None or not str(value).strip():
+        return None
+    text = str(value).strip().strip("[]")
+    parts = [t.strip() for t in text.split(",") if t.strip()]
+    nums = [t for t in parts if t.lower() != "sci"]
+    if not nums:
+        raise ParameterError(f"group: {value!r} names no chip")
+    return ",".join(nums)
+
+
+def _read_sources(sources, p: dict) -> tuple[list[Exposure], list[str]]:
+    group = _group(p["group"])
+    kw = dict(gain=p["gain"], rdnoise=p["rdnoise"], exptime=p["exptime"],
+              gnkeyword=p["gnkeyword"] or None, rnkeyword=p["rnkeyword"] or None,
+              expkeyword=p["expkeyword"] or None)
+    exposures, names = [], []
+    for k, src in enumerate(sources):
+        name = _source_name(src, k)
+        if name in names:
+            raise InputError(f"input: {name} is given more than once")
+        if isinstance(src, Exposure):
+            exp = copy.deepcopy(src)  # the caller's object is never changed
+        else:
+            exp = read_exposure(src.filename if isinstance(src, InputItem) else src,
+                                group, **kw)
+        if not exp.chips:
+            raise InputFileError(f"{name}: no chip selected (group={p['group']!r})")
+        exposures.append(exp)
+        names.append(name)
+    return exposures, names
+
+
+def _reset_dq(exposures: list[Exposure], resetbits) -> None:
+    """Clear ``resetbits`` in the in-memory DQ arrays (never in the files)."""
+    from .io.bits import interpret_bits
+
+    bits = interpret_bits(resetbits, "resetbits")
+    if not bits:
+        return
+    for exp in exposures:
+        for chip in exp.chips:
+            if chip.dq is not None:
+                chip.dq = (chip.dq.astype(np.int64) & ~int(bits)).astype(chip.dq.dtype)
+
+
+def _linear_wcs(w: WCS) -> WCS:
+    """``w`` without SIP, lookup-table and D2IM distortion (``coeffs=False``)."""
+    out = w.deepcopy()
+    out.sip = None
+    out.cpdis1 = out.cpdis2 = None
+    out.det2im1 = out.det2im2 = None
+    out.wcs.ctype = [c.replace("-SIP", "") for c in out.wcs.ctype]
+    out.wcs.set()
+    return out
+
+
+def _chip_wcs(res: AstrodrizzleResult, chip: Chip) -> WCS:
+    return chip.wcs if res.params["coeffs"] else _linear_wcs(chip.wcs)
+
+
+def _hst_orientat(exp: Exposure) -> float | None:
+    """drizzlepac's default orientation for HST chips with V2/V3 reference data."""
+    from .outwcs import hst_reference_orientat
+
+    if exp.instrument not in ("ACS", "WFC3", "WFPC2", "STIS", "NICMOS"):
+        return None
+    chip = exp.chips[0]
+    h, ph = chip.header, exp.primary_header
+    try:
+        pa_v3 = float(ph["PA_V3"])
+        v2, v3 = float(h["IDCV2REF"]), float(h["IDCV3REF"])
+        theta = float(h.get("IDCTHETA", 0.0))
+    except (KeyError, TypeError, ValueError):
+        return None
+    parity = ((1.0, 0.0), (0.0, -1.0)) if (exp.instrument, exp.detector) == ("ACS", "WFC") \
+        else ((-1.0, 0.0), (0.0, 1.0))
+    dec = float(chip.wcs.wcs.crval[1])
+    return hst_reference_orientat(pa_v3, dec, v2, v3, theta, parity)
+
+
+def _read_refimage(ref) -> WCS:
+    """WCS (with pixel_shape) of a reference image: a WCS or ``file[ext]``."""
+    if isinstance(ref, WCS):
+        if ref.pixel_shape is None:
+            raise InputError("refimage WCS has no pixel_shape")
+        return ref
+    text = str(ref).strip()
+    ext = None
+    if text.endswith("]") and "[" in text:
+        text, spec = text[:-1].split("[", 1)
+        parts = [s.strip() for s in spec.split(",")]
+        ext = (parts[0], int(parts[1])) if len(parts) == 2 else (
+            int(parts[0]) if parts[0].isdigit() else parts[0])
+    if not os.path.isfile(text):
+        raise InputFileError(f"{text}: reference image not found")
+    try:
+        with fits.open(text, memmap=False) as hdul:
+            hdus = [hdul[ext]] if ext is not None else list(hdul)
+            for hdu in hdus:
+                hdr = hdu.header
+                if hdr.get("NAXIS", 0) != 2 or "CTYPE1" not in hdr:
+                    continue
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", FITSFixedWarning)
+                    w = WCS(hdr, hdul)
+                if w.has_celestial:
+                    w.pixel_shape = (int(hdr["NAXIS1"]), int(hdr["NAXIS2"]))
+                    return w
+    except InputFileError:
+        raise
+    except Exception as exc:
+        raise InputFileError(f"{text}: cannot read the reference image ({exc})") from exc
+    raise InputFileError(f"{ref}: no 2-D image with a celestial WCS")
+
+
+def _frame(res: AstrodrizzleResult, prefix: str, enabled: bool):
+    from .outwcs import make_output_wcs
+
+    p = res.params
+    chips = [c for _, _, c in res.chips()]
+    wcs_list = [_chip_wcs(res, c) for c in chips]
+    shapes = [c.shape for c in chips]
+    kw: dict[str, Any] = {}
+    if enabled:
+        for name in ("rot", "scale", "outnx", "outny", "ra", "dec", "crpix1", "crpix2"):
+            kw[name] = p[f"{prefix}_{name}"]
+        if p[f"{prefix}_refimage"]:
+            kw["refimage"] = _read_refimage(p[f"{prefix}_refimage"])
+    return make_output_wcs(wcs_list, shapes, pscale=chips[0].idcscale,
+                           orientat=_hst_orientat(res.exposures[0]), **kw)[0]
+
+
+def _build_frames(res: AstrodrizzleResult) -> None:
+    """``output_wcs`` and ``single_wcs`` (the same object unless a custom WCS is on)."""
+    p = res.params
+    custom_final = bool(p["final_wcs"] and p["driz_combine"])
+    custom_single = bool(p["driz_sep_wcs"] and p["driz_separate"])
+    res.output_wcs = _frame(res, "final", custom_final)
+    if custom_single:
+        res.single_wcs = _frame(res, "driz_sep", True)
+    elif custom_final:
+        res.single_wcs = _frame(res, "driz_sep", False)
+    else:
+        res.single_wcs = res.output_wcs
+    res._pixmaps.clear()
+    res._pixmap_bytes = 0
+
+
+def _output_name(sources, all_files: bool, input, output: str | None,
+                 exposures: list[Exposure], names: list[str]) -> str:
+    if all_files:
+        return output_filename(input, output or None, sources)
+    first = names[0]
+    flc = first.lower().endswith(("_flc.fits", "_flc.fits.gz")) or str(
+        exposures[0].primary_header.get("FILENAME", "")).lower().endswith("_flc.fits")
+    suffix = "_drc" if flc else ("_drw" if exposures[0].instrument == "WFPC2" else "_drz")
+    if not output:
+        root = _exposure_root(first, exposures[0], 0) if len(exposures) == 1 else "final"
+        return root + suffix + ".fits"
+    low = output.lower()
+    if ".fits" in low or suffix[:4] in low:
+        return output
+    return output + suffix + ".fits"
+
+
+def prepare(input, output: str | None = None, *, progress: bool = False,
+            **params) -> AstrodrizzleResult:
+    """Step 1: validate parameters, read the inputs, build the output frames.
+
+    Parameters
+    ----------
+    input : str, path, list, astropy.io.fits.HDUList or Exposure
+        File name, wildcard, comma list, ``@file``, ASN table, a list of
+        those, or in-memory HDU lists (e.g. from
+        :func:`drizzlekit.datasets.simulate_dither`). None uses the
+        ``input`` parameter's default (``'*flt.fits'``).
+    output : str, optional
+        Output root name (``<output>_drz.fits``); default as drizzlepac
+        (the rootname of a single input, else ``'final'``).
+    progress : bool
+        Show progress bars in the long steps.
+    **params
+        AstroDrizzle parameters (drizzlepac names).
+
+    Returns
+    -------
+    AstrodrizzleResult
+        With ``exposures``, ``single_wcs`` and ``output_wcs`` set.
+
+    Raises
+    ------
+    ParameterError
+        Unknown parameter (closest name suggested), invalid or unsupported
+        value.
+    InputFileError
+        A missing, unreadable or malformed input file.
+    InputError
+        Other invalid input (an input given twice, no chip selected ...).
+    """
+    if "input" in params:
+        raise ParameterError("give the input as the first argument, not as input=")
+    p = _validate({**params, "output": output or ""})
+    if input is None:
+        input = p["input"]
+    sources, all_files = _load_items(input)
+    exposures, names = _read_sources(sources, p)
+    _reset_dq(exposures, p["resetbits"])
+    _apply_dependencies(p, len(exposures))
+    ivm = [s.ivm if isinstance(s, InputItem) else None for s in sources]
+    out_name = _output_name(sources, all_files, input, p["output"], exposures, names)
+    res = AstrodrizzleResult(params=p, exposures=exposures, names=names, ivm_files=ivm,
+                             output=out_name, progress=progress)
+    _check_output_paths(res)
+    if p["final_wht_type"] == "IVM" and p["driz_combine"]:
+        for _, e, chip in res.chips():  # a bad IVM file fails now, not after the median
+            _read_ivm(res, e, chip)
+    t0 = time.perf_counter()
+    _build_frames(res)
+    res.timings["initialize"] = time.perf_counter() - t0
+    log.info("output frame %s (ny, nx), %.4f arcsec/pixel; single frame %s",
+             res.output_shape, _pscale(res.output_wcs), res.single_shape)
+    return res
+
+
+def _pscale(w: WCS) -> float:
+    from .steps.drizzle_steps import output_pscale
+
+    return output_pscale(w)
+
+
+# =========================================================================== files written
+def _planned_files(res: AstrodrizzleResult) -> list[str]:
+    from .io.fits_output import product_filenames
+
+    p = res.params
+    out = list(dict.fromkeys(product_filenames(res.output, bool(p["build"])).values()))
+    if p["driz_cr"] and len(res.exposures) > 1:
+        for key, e, chip in res.chips():
+            if not p["in_memory"]:
+                out.append(_crmask_name(res, e, chip))
+        if p["driz_cr_corr"]:
+            out.extend(_crclean_name(res, e) for e in range(len(res.exposures)))
+    return out
+
+
+def _out_dir(res: AstrodrizzleResult) -> str:
+    return os.path.dirname(res.output) or "."
+
+
+def _crmask_name(res: AstrodrizzleResult, e: int, chip: Chip) -> str:
+    root = _exposure_root(res.names[e], res.exposures[e], e)
+    return os.path.join(_out_dir(res), f"{root}_sci{chip.extver}_crmask.fits")
+
+
+def _crclean_name(res: AstrodrizzleResult, e: int) -> str:
+    root = _exposure_root(res.names[e], res.exposures[e], e)
+    return os.path.join(_out_dir(res), f"{root}_crclean.fits")
+
+
+def _check_output_paths(res: AstrodrizzleResult) -> None:
+    """Fail early (before any work) if a product would overwrite an input or
+    cannot be written."""
+    outdir = _out_dir(res)
+    if not os.path.isdir(outdir):
+        raise InputFileError(f"{outdir}: output directory does not exist")
+    if not os.access(outdir, os.W_OK):
+        raise InputFileError(f"{outdir}: output directory is not writable")
+    inputs = [n for n in res.names if not n.startswith("<in-memory")]
+    inputs += [i for i in res.ivm_files if i]
+    planned = _planned_files(res)
+    if len(set(planned)) != len(planned):
+        raise InputError("output: two products would get the same file name "
+                         f"({sorted(planned)})")
+    for path in planned:
+        for inp in inputs:
+            same = os.path.abspath(path) == os.path.abspath(inp) or (
+                os.path.exists(path) and os.path.exists(inp) and os.path.samefile(path, inp))
+            if same:
+                raise InputError(f"output: product {path} would overwrite the input "
+                                 f"file {inp}; choose another output name")
+
+
+# =========================================================================== helpers
+def _signature(chip: Chip) -> tuple:
+    return (chip.extver, chip.shape)
+
+
+def _static(res: AstrodrizzleResult, chip: Chip) -> np.ndarray | None:
+    return res.static_masks.get(_signature(chip))
+
+
+def _dq_mask(chip: Chip, bits, name: str) -> np.ndarray | None:
+    if chip.dq is None or bits is None:
+        return None
+    return dq_to_mask(chip.dq, bits, name)
+
+
+def _and(*masks) -> np.ndarray | None:
+    out = None
+    for m in masks:
+        if m is None:
+            continue
+        out = m.copy() if out is None else (out & m)
+    return out
+
+
+def _iterate(res: AstrodrizzleResult, items, desc: str):
+    if not res.progress:
+        return items
+    from tqdm.auto import tqdm
+
+    return tqdm(items, desc=desc, leave=False)
+
+
+def _same_frame(a: WCS, b: WCS) -> bool:
+    if a is b:
+        return True
+    return (a.pixel_shape == b.pixel_shape and np.allclose(a.wcs.crval, b.wcs.crval, 0, 1e-12)
+            and np.allclose(a.wcs.crpix, b.wcs.crpix, 0, 1e-9)
+            and np.allclose(a.pixel_scale_matrix, b.pixel_scale_matrix, 1e-12, 0)
+            and list(a.wcs.ctype) == list(b.wcs.ctype))
+
+
+class _PixmapStore:
+    """A pixel map kept compactly between steps: float32 residuals from its affine part.
+
+    ``pixmap = origin + i * ax + j * ay + residual``, the affine part through
+    three corners; the residual (the distortion, a few pixels) is stored in
+    float32, so the decoded map differs from the original by ~1e-6 pixel at
+    most, far below the error of the ``stepsize`` interpolation itself.
+    """
+
+    def __init__(self, pm: np.ndarray):
+        ny, nx = pm.shape[:2]
+        self.origin = np.array(pm[0, 0], dtype=np.float64)
+        self.ax = (pm[0, -1] - self.origin) / max(nx - 1, 1)
+        self.ay = (pm[-1, 0] - self.origin) / max(ny - 1, 1)
+        self.residual = np.empty(pm.shape, np.float32)
+        for k in range(2):
+            np.subtract(pm[..., k], self._affine(k), out=self.residual[..., k],
+                        casting="same_kind")
+        self.nbytes = self.residual.nbytes
+
+    def _affine(self, k: int, out=None) -> np.ndarray:
+        ny, nx = self.residual.shape[:2]
+        return np.add.outer(self.ay[k] * np.arange(ny, dtype=np.float64),
+                            self.origin[k] + self.ax[k] * np.arange(nx, dtype=np.float64),
+                            out=out)
+
+    def decode(self) -> np.ndarray:
+        out = np.empty(self.residual.shape, np.float64)
+        for k in range(2):
+            self._affine(k, out=out[..., k])
+            out[..., k] += self.residual[..., k]
+        return out
+
+
+def _pixmap(res: AstrodrizzleResult, e: int, chip: Chip, frame: WCS) -> np.ndarray:
+    """Chip -> frame pixel map, kept (compactly) while the cache has room."""
+    from .pixmap import calc_pixmap
+
+    tag = "single" if _same_frame(frame, res.single_wcs) else "final"
+    key = (e, chip.extver, tag)
+    if key in res._pixmaps:
+        return res._pixmaps[key].decode()
+    step = res.params["stepsize"] or None
+    pm = calc_pixmap(_chip_wcs(res, chip), frame, shape=chip.shape, stepsize=step)
+    if res._pixmap_bytes + pm.nbytes // 2 <= PIXMAP_CACHE_BYTES and np.isfinite(pm).all():
+        store = _PixmapStore(pm)
+        res._pixmaps[key] = store
+        res._pixmap_bytes += store.nbytes
+        return store.decode()  # the same numbers in every step
+    return pm
+
+
+def _require(res: AstrodrizzleResult, what: str, step: str, first: str) -> None:
+    missing = {"singles": not res.single_sci, "median": res.median is None,
+               "blots": not res.blots}[what]
+    if missing:
+        raise InputError(f"step '{step}' needs the {what}: call {first}(result) first")
+
+
+# =========================================================================== step 2
+def run_static_mask(res: AstrodrizzleResult) -> dict:
+    """Step 2: one static mask per chip signature (spec §4).
+
+    Returns
+    -------
+    dict
+        ``(extver, (ny, nx))`` -> bool array, ``True`` = good
+        (also stored in ``res.static_masks``).
+    """
+    from .steps.static_mask import static_mask
+
+    p = res.params
+    groups: dict[tuple, list[np.ndarray]] = {}
+    for _, _, chip in res.chips():
+        groups.setdefault(_signature(chip), []).append(chip.sci)
+    res.static_masks = {sig: static_mask(arrs, p["static_sig"], compat=p["stats_compat"])
+                        for sig, arrs in groups.items()}
+    for sig, m in res.static_masks.items():
+        log.info("static mask of chip %d %s: %d pixels flagged", sig[0], sig[1],
+                 int((~m).sum()))
+    return res.static_masks
+
+
+# =========================================================================== step 3
+def _read_sky_table(path: str, res: AstrodrizzleResult, what: str) -> tuple[dict, bool]:
+    """``{(name, extver): value}`` from a sky file; and whether 'applied = yes'."""
+    if not os.path.isfile(path):
+        raise InputFileError(f"{path}: {what} not found")
+    applied = False
+    values: dict = {}
+    bynames = {}
+    for e, name in enumerate(res.names):
+        bynames[name] = e
+        bynames[os.path.basename(name)] = e
+        bynames[_exposure_root(name, res.exposures[e], e)] = e
+    with open(path) as fh:
+        for lineno, line in enumerate(fh, 1):
+            text = line.strip()
+            if text.startswith("#"):
+                body = text[1:].replace(" ", "").lower()
+                if body.startswith("applied="):
+                    applied = body.split("=", 1)[1] in ("yes", "true", "y")
+                continue
+            if not text:
+                continue
+            cols = text.split()
+            fname = cols[0].split("[")[0]
+            e = bynames.get(fname, bynames.get(os.path.basename(fname)))
+            if e is None:
+                log.warning("%s:%d: %s is not an input; ignored", path, lineno, fname)
+                continue
+            try:
+                vals = [float(v) for v in cols[1:]]
+            except ValueError:
+                raise InputFileError(f"{path}:{lineno}: sky values must be numbers") from None
+            chips = res.exposures[e].chips
+            if len(vals) == 1:
+                vals = vals * len(chips)
+            if len(vals) != len(chips):
+                raise InputFileError(f"{path}:{lineno}: {len(vals)} sky values for "
+                                     f"{len(chips)} chips of {fname}")
+            for chip, v in zip(chips, vals):
+                values[(res.names[e], chip.extver)] = v
+    return values, applied
+
+
+def run_sky(res: AstrodrizzleResult) -> dict:
+    """Step 3: the sky of every chip (spec §5; ``skysub``, ``skyfile``, ``skyuser``).
+
+    Returns
+    -------
+    dict
+        ``(name, extver)`` -> sky in data units (``res.sky``); the values
+        subtracted on the fly are in ``res.computed_sky`` (None = none).
+    """
+    from .steps.sky import SkyInput, compute_sky
+
+    p = res.params
+    keys = [k for k, _, _ in res.chips()]
+    if not p["skysub"]:
+        res.computed_sky = {k: None for k in keys}
+        user = str(p["skyuser"] or "").strip()
+        if user.startswith("@"):
+            vals, _ = _read_sky_table(user[1:], res, "skyuser file")
+            res.sky = {k: float(vals.get(k, 0.0)) for k in keys}
+        elif user:
+            res.sky = {}
+            for k, e, chip in res.chips():
+                v = chip.header.get(user, res.exposures[e].primary_header.get(user))
+                if v is None:
+                    raise InputFileError(f"{res.names[e]}[SCI,{chip.extver}]: skyuser "
+                                         f"keyword {user} not found")
+                res.sky[k] = float(v)
+        else:
+            res.sky = {k: float(chip.mdrizsky or 0.0) for k, _, chip in res.chips()}
+        return res.sky
+    if p["skyfile"]:
+        vals, applied = _read_sky_table(p["skyfile"], res, "skyfile")
+        for k in keys:
+            if k not in vals:
+                log.warning("skyfile %s has no value for %s[%d]; sky = 0", p["skyfile"],
+                            *k)
+        res.sky = {k: float(vals.get(k, 0.0)) for k in keys}
+        res.computed_sky = {k: (None if applied else res.sky[k]) for k in keys}
+        return res.sky
+    inputs = []
+    for k, e, chip in res.chips():
+        mask = _and(_dq_mask(chip, p["sky_bits"], "sky_bits"),
+                    _static(res, chip) if p["use_static"] else None)
+        inputs.append(SkyInput(data=chip.sci, exposure=e, mask=mask, wcs=_chip_wcs(res, chip),
+                               exptime=chip.exptime, in_units=chip.in_units,
+                               idcscale=chip.idcscale))
+    sky = compute_sky(inputs, skymethod=p["skymethod"], skystat=p["skystat"],
+                      lower=p["skylower"], upper=p["skyupper"], nclip=p["skyclip"],
+                      lsigma=p["skylsigma"], usigma=p["skyusigma"], binwidth=p["skywidth"],
+                      overlap_step=p["sky_overlap_step"], compat=p["stats_compat"])
+    res.sky = {k: float(v) for k, v in zip(keys, sky)}
+    res.computed_sky = dict(res.sky)
+    for k, v in res.sky.items():
+        log.info("sky %s[SCI,%d] = %.4f", k[0], k[1], v)
+    return res.sky
+
+
+# =========================================================================== steps 4 and 8
+def _drizzle_input(res: AstrodrizzleResult, key: ChipKey, e: int, chip: Chip, mask,
+                   ivm=None):
+    from .steps.drizzle_steps import DrizzleInput
+
+    cf = chip.conversion_factor
+    sky = res.sky.get(key, 0.0)
+    return DrizzleInput(
+        data=chip.sci, wcs=_chip_wcs(res, chip), exptime=chip.exptime,
+        in_units=chip.in_units, eff_gain=chip.eff_gain, sky=res.computed_sky.get(key),
+        mask=mask, err=chip.err, ivm=ivm, pscale=chip.idcscale, rdnoise=chip.rdnoise,
+        sky_electrons=float(sky) * cf, dark=float(chip.header.get(
+            "MEANDARK", res.exposures[e].primary_header.get("MEANDARK", 0.0)) or 0.0),
+        name=f"{res.names[e]}[SCI,{chip.extver}]")
+
+
+def run_drizzle_separate(res: AstrodrizzleResult) -> dict:
+    """Step 4: drizzle every exposure onto ``single_wcs`` (spec §6).
+
+    Returns
+    -------
+    dict
+        ``name`` -> single-drizzled SCI (e-/s); the weights are in
+        ``res.single_wht``.
+    """
+    from .steps.drizzle_steps import drizzle_chips
+
+    p = res.params
+    res.single_sci, res.single_wht = {}, {}
+    shape = res.single_shape
+    for e, exp in enumerate(_iterate(res, res.exposures, "drizzle separate")):
+        chips, keys = [], []
+        for chip in exp.chips:
+            key = (res.names[e], chip.extver)
+            mask = _and(_dq_mask(chip, p["driz_sep_bits"], "driz_sep_bits"),
+                        _static(res, chip))
+            chips.append(_drizzle_input(res, key, e, chip, mask))
+            keys.append(chip)
+        prod = drizzle_chips(chips, res.single_wcs, shape, kernel=p["driz_sep_kernel"],
+                             pixfrac=p["driz_sep_pixfrac"], fillval=p["driz_sep_fillval"],
+                             initial=0.0, wht_type=None, wt_scl=p["driz_sep_wt_scl"],
+                             wt_scl_name="driz_sep_wt_scl", context=False,
+                             pixmap_cache=lambda k, c, e=e, cs=keys:
+                             _pixmap(res, e, cs[k], res.single_wcs))
+        res.single_sci[res.names[e]] = prod.sci
+        res.single_wht[res.names[e]] = prod.wht
+    return res.single_sci
+
+
+def _check_overlap(res: AstrodrizzleResult) -> None:
+    """Every exposure must share pixels with another one for CR rejection."""
+    names = list(res.single_wht)
+    cover = {n: res.single_wht[n] > 0 for n in names}
+    alone = []
+    for n in names:
+        if not cover[n].any():
+            alone.append(n)
+            continue
+        others = np.zeros_like(cover[n])
+        for m in names:
+            if m != n:
+                others |= cover[m]
+        if not np.any(cover[n] & others):
+            alone.append(n)
+    if alone:
+        raise NoOverlapError(
+            "no overlap between exposures: " + ", ".join(alone) + " share(s) no pixel "
+            "with any other input, so cosmic rays cannot be rejected; set median=False, "
+            "blot=False, driz_cr=False to drizzle a mosaic without rejection")
+
+
+def run_final_drizzle(res: AstrodrizzleResult) -> np.ndarray:
+    """Step 8: drizzle all chips onto ``output_wcs`` (spec §10).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``res.sci`` (in ``res.bunit``); ``res.wht`` and ``res.ctx`` are set too.
+    """
+    from .io.fits_output import ChipRecord
+    from .steps.drizzle_steps import drizzle_chips, final_units, output_pscale
+
+    p = res.params
+    chips, order = [], []
+    for key, e, chip in res.chips():
+        cr = res.cr_masks.get(key)
+        mask = _and(_dq_mask(chip, p["final_bits"], "final_bits"), _static(res, chip),
+                    None if cr is None else ~cr)
+        ivm = _read_ivm(res, e, chip) if p["final_wht_type"] == "IVM" else None
+        chips.append(_drizzle_input(res, key, e, chip, mask, ivm))
+        order.append((e, chip))
+    prod = drizzle_chips(chips, res.output_wcs, res.output_shape, kernel=p["final_kernel"],
+                         pixfrac=p["final_pixfrac"], fillval=p["final_fillval"],
+                         initial=p["final_maskval"], wht_type=p["final_wht_type"],
+                         wt_scl=p["final_wt_scl"], wt_scl_name="final_wt_scl",
+                         context=p["context"], nctx=len(chips),
+                         pixmap_cache=lambda k, c: _pixmap(res, order[k][0], order[k][1],
+                                                           res.output_wcs),
+                         progress=res.progress, desc="final drizzle")
+    first = res.exposures[0].chips[0]
+    res.sci, res.bunit = final_units(prod.sci, bunit=first.bunit,
+                                     native_units=first.native_units, gain=first.gain,
+                                     texptime=res.texptime, final_units=p["final_units"],
+                                     proc_unit=p["proc_unit"])
+    res.wht = prod.wht
+    res.ctx = prod.ctx
+    scale = output_pscale(res.output_wcs)
+    res.records = [
+        ChipRecord(data=f"{os.path.basename(res.names[e])}[sci,{chip.extver}]",
+                   exptime=chip.exptime, wt_scl=prod.wt_scl[k], kernel=p["final_kernel"],
+                   pixfrac=p["final_pixfrac"],
+                   coeffs="SIP" if (p["coeffs"] and chip.wcs.sip is not None) else "none",
+                   units=p["final_units"], fillval=p["final_fillval"], scale=scale,
+                   idcscale=chip.idcscale)
+        for k, (e, chip) in enumerate(order)]
+    n_empty = int(np.count_nonzero(res.wht == 0))
+    log.info("final drizzle: %s (ny, nx), %d pixels without weight, BUNIT %s",
+             res.sci.shape, n_empty, res.bunit)
+    return res.sci
+
+
+def _read_ivm(res: AstrodrizzleResult, e: int, chip: Chip) -> np.ndarray | None:
+    """IVM array of a chip from the @file's IVM column (None = automatic IVM)."""
+    path = res.ivm_files[e] if e < len(res.ivm_files) else None
+    if not path:
+        return None
+    try:
+        with fits.open(path, memmap=False) as hdul:
+            hdu = None
+            for h in hdul:
+                if str(h.header.get("EXTNAME", "")).strip().upper() == "IVM" and \
+                        int(h.header.get("EXTVER", 1) or 1) == chip.extver:
+                    hdu = h
+                    break
+            if hdu is None and len(hdul) == 1 and chip.extver == 1:
+                hdu = hdul[0]
+            if hdu is None or hdu.data is None:
+                raise InputFileError(f"{path}: no IVM,{chip.extver} extension")
+            ivm = np.array(hdu.data, dtype=np.float32)
+    except InputFileError:
+        raise
+    except Exception as exc:
+        raise InputFileError(f"{path}: cannot read the IVM file ({exc})") from exc
+    if ivm.shape != chip.shape:
+        raise InputFileError(f"{path}: IVM,{chip.extver} shape {ivm.shape} differs from "
+                             f"{res.names[e]}[SCI,{chip.extver}] shape {chip.shape}")
+    return ivm
+
+
+# =========================================================================== step 5
+def run_median(res: AstrodrizzleResult) -> np.ndarray | None:
+    """Step 5: combine the single-drizzled images (spec §7).
+
+    Returns
+    -------
+    numpy.ndarray or None
+        ``res.median`` (e-/s); None when ``nlow + nhigh`` reject every image
+        (then blot and driz_cr are skipped, as in drizzlepac).
+    """
+    from .steps.median import combine_median
+
+    _require(res, "singles", "median", "run_drizzle_separate")
+    p = res.params
+    names = [n for n in res.names if n in res.single_sci]
+    n = len(names)
+    if p["combine_type"] not in ("sum", "minmed", "iminmed") and \
+            n - p["combine_nlow"] - p["combine_nhigh"] < 1:
+        log.warning("median: combine_nlow + combine_nhigh reject all %d images; median, "
+                    "blot and driz_cr skipped", n)
+        res.median = None
+        return None
+    if n > 1:
+        _check_overlap(res)
+    exptimes, rn, bg = [], [], []
+    for name in names:
+        exp = res.exposures[res.names.index(name)]
+        exptimes.append(exp.exptime)
+        rn.append(math.sqrt(float(np.mean([c.rdnoise ** 2 for c in exp.chips]))))
+        bg.append(min(res.sky.get((name, c.extver), 0.0) * c.conversion_factor
+                      for c in exp.chips))
+    res.median = combine_median(
+        [res.single_sci[nm] for nm in names], [res.single_wht[nm] for nm in names],
+        combine_type=p["combine_type"], nlow=p["combine_nlow"], nhigh=p["combine_nhigh"],
+        lthresh=p["combine_lthresh"], hthresh=p["combine_hthresh"],
+        nsigma=p["combine_nsigma"], grow=p["combine_grow"], maskpt=p["combine_maskpt"],
+        newmasks=p["median_newmasks"], exptimes=exptimes, readnoise=rn, backgrounds=bg,
+        compat=p["combine_compat"])
+    return res.median
+
+
+# =========================================================================== step 6
+def run_blot(res: AstrodrizzleResult) -> dict:
+    """Step 6: blot the median onto every chip (spec §8).
+
+    Returns
+    -------
+    dict
+        ``(name, extver)`` -> blotted image, native units (``res.blots``).
+    """
+    from .steps.blot_step import blot_chip
+
+    _require(res, "median", "blot", "run_median")
+    p = res.params
+    res.blots = {}
+    for key, e, chip in _iterate(res, list(res.chips()), "blot"):
+        if p["blot_addsky"]:
+            sky = res.computed_sky.get(key)
+        else:
+            sky = p["blot_skyval"]
+        res.blots[key] = blot_chip(
+            res.median, res.single_wcs, None, chip.shape, exptime=chip.exptime,
+            pscale=chip.idcscale, conversion_factor=chip.conversion_factor, sky=sky,
+            interp=p["blot_interp"], sinscl=p["blot_sinscl"],
+            pixmap=_pixmap(res, e, chip, res.single_wcs))
+    return res.blots
+
+
+# =========================================================================== step 7
+def run_driz_cr(res: AstrodrizzleResult) -> dict:
+    """Step 7: flag cosmic rays against the blotted median (spec §9).
+
+    Returns
+    -------
+    dict
+        ``(name, extver)`` -> bool array, ``True`` = cosmic ray (``res.cr_masks``).
+        With ``driz_cr_corr`` the cleaned chips are in ``res.cr_clean``.
+    """
+    from .steps.driz_cr import cr_clean, driz_cr
+
+    _require(res, "blots", "driz_cr", "run_blot")
+    p = res.params
+    res.cr_masks, res.cr_clean = {}, {}
+    for key, e, chip in _iterate(res, list(res.chips()), "driz_cr"):
+        if key not in res.blots:
+            raise InputError(f"step 'driz_cr': no blot for {key}; call run_blot first")
+        cf = chip.conversion_factor
+        sci = chip.sci.astype(np.float64) * cf
+        blot = res.blots[key].astype(np.float64) * cf
+        # does the blot contain the sky? (then it is not added to the noise again)
+        if not p["blot_addsky"]:
+            in_model = False
+        elif res.computed_sky.get(key) is not None:
+            in_model = True  # subtracted on the fly, added back by the blot
+        else:  # nothing subtracted: the data (and median) still hold the sky, unless
+            in_model = not p["skysub"] and not str(p["skyuser"] or "").strip()
+        mask = driz_cr(sci, blot, snr=p["driz_cr_snr"], scale=p["driz_cr_scale"],
+                       grow=p["driz_cr_grow"], ctegrow=p["driz_cr_ctegrow"],
+                       cte_dir=chip.cte_dir, gain=chip.eff_gain, rdnoise=chip.rdnoise,
+                       background=res.sky.get(key, 0.0) * cf, sky_in_model=in_model,
+                       compat=p["driz_cr_compat"])
+        res.cr_masks[key] = mask
+        log.info("driz_cr %s[SCI,%d]: %d pixels flagged", key[0], key[1], int(mask.sum()))
+        if p["driz_cr_corr"]:
+            good = dq_to_mask(chip.dq, p["crbit"], "crbit") if chip.dq is not None else None
+            res.cr_clean[key] = (cr_clean(sci, blot, mask, good) / cf).astype(np.float32)
+    return res.cr_masks
+
+
+# =========================================================================== writing
+def write_products(res: AstrodrizzleResult) -> list[str]:
+    """Write the final product (and CR masks / cleaned images) atomically.
+
+    Returns
+    -------
+    list of str
+        The files written (also appended to ``res.files_written``).
+    """
+    from importlib.metadata import PackageNotFoundError, version
+
+    from . import __version__
+    from .io.fits_output import write_crclean, write_crmask, write_drizzle_product
+
+    if res.sci is None:
+        raise InputError("write_products needs the final image: call run_final_drizzle "
+                         "first")
+    _check_output_paths(res)
+    p = res.params
+    prims = [exp.primary_header for exp in res.exposures]
+    starts = [float(h["EXPSTART"]) for h in prims if "EXPSTART" in h]
+    ends = [float(h["EXPEND"]) for h in prims if "EXPEND" in h]
+    keywords: dict[str, Any] = {
+        "PROD_VER": (f"drizzlekit {__version__}", "software that made this product"),
+        "DRIZPARS": (os.path.basename(p["runfile"] or ""), "log file of the run"),
+        "EXPTIME": (res.texptime, "total exposure time (s) of the inputs"),
+        "TEXPTIME": (res.texptime, "total exposure time (s) of the inputs"),
+        "_NCOMBINE": len(res.exposures),
+    }
+    if starts:
+        keywords["EXPSTART"] = (min(starts), "exposure start time (MJD)")
+    if ends:
+        keywords["EXPEND"] = (max(ends), "exposure end time (MJD)")
+    for key in ("DRIZCORR", "DITHCORR"):
+        if key in prims[0]:
+            keywords[key] = "COMPLETE"
+    history = []
+    for pkg in ("numpy", "astropy", "numba", "scipy"):
+        try:
+            history.append(f"{pkg} version {version(pkg)}")
+        except PackageNotFoundError:  # pragma: no cover
+            pass
+    history.insert(0, f"drizzlekit version {__version__} (AstroDrizzle re-implementation)")
+    written = write_drizzle_product(
+        res.output, res.sci, res.wht, res.ctx if p["context"] else None, res.output_wcs,
+        bunit=res.bunit, records=res.records, primary_template=prims[0],
+        sci_template=res.exposures[0].chips[0].header, keywords=keywords, history=history,
+        build=bool(p["build"]))
+    if res.cr_masks and not p["in_memory"]:
+        for key, e, chip in res.chips():
+            if key in res.cr_masks:
+                written.append(write_crmask(_crmask_name(res, e, chip), res.cr_masks[key],
+                                            wcs=chip.wcs, source=res.names[e],
+                                            extver=chip.extver, crbit=p["crbit"]))
+    if res.cr_clean:
+        for e, exp in enumerate(res.exposures):
+            cleaned, dq = {}, {}
+            for chip in exp.chips:
+                key = (res.names[e], chip.extver)
+                if key not in res.cr_clean:
+                    continue
+                cleaned[chip.extver] = res.cr_clean[key]
+                good = ~res.cr_masks[key]
+                if chip.dq is not None:
+                    good &= dq_to_mask(chip.dq, p["crbit"], "crbit")
+                dq[chip.extver] = np.where(good, 0, p["crbit"]).astype(np.int32)
+            if cleaned:
+                src = res.names[e]
+                if src.startswith("<in-memory"):
+                    src = _memory_hdulist(exp)
+                written.append(write_crclean(_crclean_name(res, e), src, cleaned, dq))
+    res.files_written.extend(written)
+    return written
+
+
+def _memory_hdulist(exp: Exposure) -> fits.HDUList:
+    hdus = [fits.PrimaryHDU(header=exp.primary_header)]
+    for chip in exp.chips:
+        hdus.append(fits.ImageHDU(chip.sci, header=chip.header))
+        if chip.dq is not None:
+            hdus.append(fits.ImageHDU(chip.dq, name="DQ", ver=chip.extver))
+    return fits.HDUList(hdus)
+
+
+# =========================================================================== shifts hook
+def apply_shifts(res: AstrodrizzleResult, shifts: dict) -> None:
+    """Hook for drizzlepac shift files: move chip WCSs before the output frame.
+
+    Parameters
+    ----------
+    res : AstrodrizzleResult
+        From :func:`prepare`; ``res.exposures`` are modified in memory.
+    shifts : dict
+        ``name -> (dx, dy)`` pixel shifts of an exposure in the frame of its
+        first chip (CRPIX of every chip is moved by ``-dx, -dy``). Rotation
+        and scale terms of shift files are not supported.
+
+    Notes
+    -----
+    The output frames are rebuilt. Reading drizzlepac's shift-file format is
+    left to :mod:`drizzlekit.align` (TweakReg), which writes corrected WCSs
+    directly.
+    """
+    for name, (dx, dy) in shifts.items():
+        if name not in res.names:
+            raise InputError(f"shifts: {name} is not an input")
+        for chip in res.exposures[res.names.index(name)].chips:
+            chip.wcs = chip.wcs.deepcopy()
+            chip.wcs.wcs.crpix = chip.wcs.wcs.crpix - np.array([dx, dy])
+            chip.wcs.wcs.set()
+    _build_frames(res)
+
+
+# =========================================================================== the task
+@contextmanager
+def _runfile(path: str | None):
+    """Log the run (INFO and above of the ``drizzlekit`` logger) to ``path``."""
+    if not path:
+        yield
+        return
+    logger = logging.getLogger("drizzlekit")
+    try:
+        handler = logging.FileHandler(path, mode="w")
+    except OSError as exc:
+        log.warning("cannot open the log file %s (%s); not logging to a file", path, exc)
+        yield
+        return
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: "
+                                           "%(message)s"))
+    handler.setLevel(logging.INFO)
+    old_level, old_propagate = logger.level, logger.propagate
+    effective = logger.getEffectiveLevel()
+    forward = None
+    if effective > logging.INFO:
+        # INFO records must be created for the file, but the user's handlers
+        # should keep seeing only what they saw before: forward those by hand
+        logger.setLevel(logging.INFO)
+        if old_propagate:
+            forward = _Forward(logger.parent, effective)
+            logger.addHandler(forward)
+            logger.propagate = False
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        if forward is not None:
+            logger.removeHandler(forward)
+        logger.setLevel(old_level)
+        logger.propagate = old_propagate
+        handler.close()
+
+
+class _Forward(logging.Handler):
+    """Pass records at or above ``level`` on to the handlers above ``parent``,
+    as propagation would (used while the package logger is lowered to INFO)."""
+
+    def __init__(self, parent: logging.Logger | None, level: int):
+        super().__init__(level)
+        self._parent = parent
+
+    def emit(self, record: logging.LogRecord) -> None:
+        node, found = self._parent, False
+        while node is not None:
+            for h in node.handlers:
+                found = True
+                if record.levelno >= h.level:
+                    h.handle(record)
+            node = node.parent if node.propagate else None
+        if not found and logging.lastResort is not None and \
+                record.levelno >= logging.lastResort.level:
+            logging.lastResort.handle(record)
+
+
+@contextmanager
+def _threads(num_cores):
+    if not num_cores:
+        yield
+        return
+    import numba
+
+    old = numba.get_num_threads()
+    numba.set_num_threads(max(1, min(int(num_cores), numba.config.NUMBA_NUM_THREADS)))
+    try:
+        yield
+    finally:
+        numba.set_num_threads(old)
+
+
+def _timed(res: AstrodrizzleResult, name: str, func) -> None:
+    t0 = time.perf_counter()
+    func(res)
+    res.timings[name] = time.perf_counter() - t0
+    log.info("step %s done in %.2f s", name, res.timings[name])
+
+
+def astrodrizzle(input, output: str | None = None, *, progress: bool = True,
+                 **params) -> AstrodrizzleResult:
+    """Combine dithered exposures, rejecting cosmic rays (drizzlepac's AstroDrizzle).
+
+    Parameters
+    ----------
+    input : str, path, list, astropy.io.fits.HDUList or Exposure
+        File name, wildcard, comma list, ``@file`` (optional IVM column),
+        ASN table, or a list of names / in-memory HDU lists.
+    output : str, optional
+        Output root name; the product is ``<output>_drz.fits`` (``_drc`` for
+        FLC inputs). Default: the rootname of a single input, else ``'final'``.
+    progress : bool
+        Show progress bars on the long steps.
+    **params
+        AstroDrizzle parameters with drizzlepac's names (``final_kernel``,
+        ``final_pixfrac``, ``driz_cr_snr`` ...), see
+        ``drizzlekit.params.get_spec('astrodrizzle')``.
+
+    Returns
+    -------
+    AstrodrizzleResult
+        Every intermediate and the final ``sci``/``wht``/``ctx``.
+
+    Raises
+    ------
+    ParameterError
+        Unknown (closest name suggested), invalid or unsupported parameter.
+    InputFileError
+        Missing, unreadable or malformed input file.
+    NoOverlapError
+        An exposure shares no pixel with the others while CR rejection is on.
+    InputError
+        Other invalid input. On any error nothing is written (except the log
+        file) and the inputs are untouched.
+
+    Examples
+    --------
+    >>> res = astrodrizzle("*_flt.fits", output="final", final_kernel="square",
+    ...                    final_pixfrac=0.8, build=True)             # doctest: +SKIP
+    >>> res.files_written                                             # doctest: +SKIP
+    ['final_drz.fits', ...]
+    """
+    runfile = params.get("runfile", None)
+    if runfile is None:
+        from .params import get_spec
+
+        runfile = get_spec("astrodrizzle")["runfile"].default
+    with _runfile(runfile):
+        try:
+            res = prepare(input, output, progress=progress, **params)
+            p = res.params
+            with _threads(p["num_cores"]):
+                for name, flag in STEPS:
+                    if flag is not None and not p[flag]:
+                        continue
+                    func = {"static_mask": run_static_mask, "sky": run_sky,
+                            "driz_separate": run_drizzle_separate, "median": run_median,
+                            "blot": run_blot, "driz_cr": run_driz_cr,
+                            "final_drizzle": run_final_drizzle}[name]
+                    if name in ("blot", "driz_cr") and res.median is None:
+                        continue
+                    _timed(res, name, func)
+            if p["driz_combine"]:
+                _timed(res, "write", write_products)
+            res._pixmaps.clear()
+            res._pixmap_bytes = 0
+        except DrizzlekitError as exc:
+            log.error("astrodrizzle failed: %s", exc)
+            raise
+        except Exception:
+            log.exception("astrodrizzle failed")
+            raise
+    log.info("astrodrizzle finished:\n%s", res.summary())
+    return res
