@@ -324,12 +324,22 @@ def combine_median(images: Sequence[np.ndarray], weights: Sequence[np.ndarray] |
     bad = weight_masks(w, maskpt) if newmasks else np.zeros(data.shape, dtype=bool)
     bad |= ~np.isfinite(data)
     if combine_type.endswith("minmed"):
-        finite = data if data.dtype.kind in "biu" else np.where(np.isfinite(data), data, 0)
-        res = _minmed(finite, w, bad, bool(newmasks),
-                      combine_type, nsigma, int(grow),
-                      _per_image(exptimes, n, "exptimes", positive=True),
-                      _per_image(readnoise, n, "readnoise"),
-                      _per_image(backgrounds, n, "backgrounds"), compat)
+        per_image = (_per_image(exptimes, n, "exptimes", positive=True),
+                     _per_image(readnoise, n, "readnoise"),
+                     _per_image(backgrounds, n, "backgrounds"))
+        res = np.empty((ny, data.shape[2]), dtype=np.float64)
+        g = int(grow)
+        # rows in chunks with a halo of `grow` rows (the only non-local step is
+        # the box count), so memory stays bounded on full-size mosaics
+        for r0 in range(0, ny, _ROWS_PER_CHUNK):
+            r1 = min(r0 + _ROWS_PER_CHUNK, ny)
+            lo, hi = max(0, r0 - g), min(ny, r1 + g)
+            chunk = data[:, lo:hi]
+            if chunk.dtype.kind not in "biu":
+                chunk = np.where(np.isfinite(chunk), chunk, 0)
+            part = _minmed(chunk, w[:, lo:hi], bad[:, lo:hi], bool(newmasks), combine_type,
+                           nsigma, g, *per_image, compat)
+            res[r0:r1] = part[r0 - lo:r0 - lo + (r1 - r0)]
     else:
         bad |= _threshold_bad(data, lthresh, hthresh)
         res = _numcombine(combine_type, data, bad, int(nlow), int(nhigh), compat)
