@@ -47,3 +47,9 @@ def sip_pixmap():
     rng = np.random.default_rng(0)
     data = rng.uniform(5, 15, (ny, nx)).astype(np.float32)
     return data, np.dstack([ox, oy]), out_shape
+
+
+@pytest.fixture(autouse=True)
+def _run_in_tmp_dir(tmp_path, monkeypatch):
+    """Every test runs in its own temporary directory: nothing lands in the checkout."""
+    monkeypatch.chdir(tmp_path)

@@ -1,0 +1,65 @@
+"""Browser test of the alignment panel: overlays, plots, a slider re-fits live."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+from uihelpers import dot_count, grey_std, plot_area_shot, save_shot
+
+pytestmark = pytest.mark.browser
+
+
+def _counts(page) -> dict:
+    text = page.locator(".dk-status .dk-counts").inner_text()
+    return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", text)}
+
+
+def _fitinfo(page) -> dict:
+    text = page.locator(".dk-status .dk-fitinfo").inner_text()
+    return {k: int(v) for k, v in re.findall(r"(nmatch|nused)=(\d+)", text)}
+
+
+def test_align_panel_renders_and_refits(hermetic_page, notebook_url):
+    page = hermetic_page
+    page.goto(notebook_url("align.ipynb"))
+    page.wait_for_selector(".dk-status .dk-rms")
+    counts, info = _counts(page), _fitinfo(page)
+    total = sum(counts.values())
+    assert counts["matched"] > 800 and counts["clipped"] > 0 and counts["reference"] > 800
+    page.wait_for_selector(f".dk-fig-align .dot >> nth={total - 1}")
+    assert dot_count(page, ".dk-fig-align") == total
+    for css in (".dk-fig-align-dx-x", ".dk-fig-align-dy-y"):
+        page.wait_for_selector(f"{css} .dot >> nth={info['nmatch'] - 1}")
+        assert dot_count(page, css) == info["nmatch"]
+    page.wait_for_timeout(1000)
+    assert page.dk_errors == []
+    assert grey_std(plot_area_shot(page, ".dk-fig-align")) > 10
+    assert grey_std(plot_area_shot(page, ".dk-fig-align-hist")) > 10
+    save_shot(page, "align-0")
+
+    # drag the sigma slider to its right end: nothing is clipped any more
+    status0 = page.locator(".dk-status").inner_text()
+    handle = page.locator(".dk-param-sigma .noUi-handle").first
+    handle.scroll_into_view_if_needed()
+    track = page.locator(".dk-param-sigma .noUi-target").first.bounding_box()
+    hb = handle.bounding_box()
+    page.mouse.move(hb["x"] + hb["width"] / 2, hb["y"] + hb["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(track["x"] + track["width"] + 20, hb["y"] + hb["height"] / 2, steps=8)
+    t0 = time.perf_counter()
+    page.mouse.up()
+    page.wait_for_function("s => document.querySelector('.dk-status').innerText !== s",
+                           arg=status0)
+    round_trip = time.perf_counter() - t0
+    counts1, info1 = _counts(page), _fitinfo(page)
+    assert counts1["clipped"] == 0 and info1["nused"] == info1["nmatch"] > info["nused"]
+    # the residual plots follow: no clipped markers left, all pairs drawn as used
+    page.wait_for_function(
+        "n => document.querySelectorAll('.dk-fig-align-dx-x .dot').length === n",
+        arg=info1["nmatch"])
+    print(f"slider -> refit -> status round trip: {round_trip * 1000:.0f} ms")
+    assert round_trip < 2.0
+    save_shot(page, "align-1")
+    assert page.dk_errors == []
