@@ -261,14 +261,16 @@ def _lanczos(u, order):
     return math.sin(pu) / pu * math.sin(pu / order) / (pu / order)
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def _centred_band(code, data, weight, pixmap, out_img, out_wht, use_ctx, out_ctx, ctx_bit,
                   data2, out_img2, use_dq, dq, out_dq, xmin, xmax, ymin, ymax,
                   dscale, pscale_ratio, pixfrac, wtscale, band_lo, band_hi,
                   row_lo, row_hi, hits):
     """Kernels whose drop is centred on the mapped pixel centre (all but square).
 
-    The branches on ``code`` are loop-invariant and perfectly predicted.
+    Inlined into one small wrapper per kernel (below) that passes a constant
+    ``code``, so each kernel's machine code has the other kernels' branches
+    folded away.
     """
     nyo, nxo = out_img.shape
     n2 = data2.shape[0]
@@ -379,6 +381,63 @@ def _centred_band(code, data, weight, pixmap, out_img, out_wht, use_ctx, out_ctx
                             n2, data2, j, i, out_img2, use_dq, dqv, out_dq)
 
 
+@njit(cache=True, nogil=True, error_model="numpy")
+def _turbo_band(data, weight, pixmap, out_img, out_wht, use_ctx, out_ctx, ctx_bit, data2,
+                out_img2, use_dq, dq, out_dq, xmin, xmax, ymin, ymax, dscale, pscale_ratio,
+                pixfrac, wtscale, band_lo, band_hi, row_lo, row_hi, hits):
+    _centred_band(TURBO, data, weight, pixmap, out_img, out_wht, use_ctx, out_ctx, ctx_bit,
+                  data2, out_img2, use_dq, dq, out_dq, xmin, xmax, ymin, ymax, dscale,
+                  pscale_ratio, pixfrac, wtscale, band_lo, band_hi, row_lo, row_hi, hits)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _point_band(data, weight, pixmap, out_img, out_wht, use_ctx, out_ctx, ctx_bit, data2,
+                out_img2, use_dq, dq, out_dq, xmin, xmax, ymin, ymax, dscale, pscale_ratio,
+                pixfrac, wtscale, band_lo, band_hi, row_lo, row_hi, hits):
+    _centred_band(POINT, data, weight, pixmap, out_img, out_wht, use_ctx, out_ctx, ctx_bit,
+                  data2, out_img2, use_dq, dq, out_dq, xmin, xmax, ymin, ymax, dscale,
+                  pscale_ratio, pixfrac, wtscale, band_lo, band_hi, row_lo, row_hi, hits)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _gaussian_band(data, weight, pixmap, out_img, out_wht, use_ctx, out_ctx, ctx_bit, data2,
+                   out_img2, use_dq, dq, out_dq, xmin, xmax, ymin, ymax, dscale, pscale_ratio,
+                   pixfrac, wtscale, band_lo, band_hi, row_lo, row_hi, hits):
+    _centred_band(GAUSSIAN, data, weight, pixmap, out_img, out_wht, use_ctx, out_ctx,
+                  ctx_bit, data2, out_img2, use_dq, dq, out_dq, xmin, xmax, ymin, ymax,
+                  dscale, pscale_ratio, pixfrac, wtscale, band_lo, band_hi, row_lo, row_hi,
+                  hits)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _tophat_band(data, weight, pixmap, out_img, out_wht, use_ctx, out_ctx, ctx_bit, data2,
+                 out_img2, use_dq, dq, out_dq, xmin, xmax, ymin, ymax, dscale, pscale_ratio,
+                 pixfrac, wtscale, band_lo, band_hi, row_lo, row_hi, hits):
+    _centred_band(TOPHAT, data, weight, pixmap, out_img, out_wht, use_ctx, out_ctx, ctx_bit,
+                  data2, out_img2, use_dq, dq, out_dq, xmin, xmax, ymin, ymax, dscale,
+                  pscale_ratio, pixfrac, wtscale, band_lo, band_hi, row_lo, row_hi, hits)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _lanczos2_band(data, weight, pixmap, out_img, out_wht, use_ctx, out_ctx, ctx_bit, data2,
+                   out_img2, use_dq, dq, out_dq, xmin, xmax, ymin, ymax, dscale, pscale_ratio,
+                   pixfrac, wtscale, band_lo, band_hi, row_lo, row_hi, hits):
+    _centred_band(LANCZOS2, data, weight, pixmap, out_img, out_wht, use_ctx, out_ctx,
+                  ctx_bit, data2, out_img2, use_dq, dq, out_dq, xmin, xmax, ymin, ymax,
+                  dscale, pscale_ratio, pixfrac, wtscale, band_lo, band_hi, row_lo, row_hi,
+                  hits)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _lanczos3_band(data, weight, pixmap, out_img, out_wht, use_ctx, out_ctx, ctx_bit, data2,
+                   out_img2, use_dq, dq, out_dq, xmin, xmax, ymin, ymax, dscale, pscale_ratio,
+                   pixfrac, wtscale, band_lo, band_hi, row_lo, row_hi, hits):
+    _centred_band(LANCZOS3, data, weight, pixmap, out_img, out_wht, use_ctx, out_ctx,
+                  ctx_bit, data2, out_img2, use_dq, dq, out_dq, xmin, xmax, ymin, ymax,
+                  dscale, pscale_ratio, pixfrac, wtscale, band_lo, band_hi, row_lo, row_hi,
+                  hits)
+
+
 @njit(cache=True, nogil=True, error_model="numpy", parallel=True)
 def run_builtin(code, data, weight, pixmap, out_img, out_wht, use_ctx, out_ctx, ctx_bit,
                 data2, out_img2, use_dq, dq, out_dq, xmin, xmax, ymin, ymax,
@@ -401,10 +460,35 @@ def run_builtin(code, data, weight, pixmap, out_img, out_wht, use_ctx, out_ctx, 
                          dscale, pscale_ratio, pixfrac, wtscale, lo, hi,
                          row_lo, row_hi, hits[b])
         else:
-            _centred_band(code, data, weight, pixmap, out_img, out_wht, use_ctx, out_ctx,
-                          ctx_bit, data2, out_img2, use_dq, dq, out_dq, xmin, xmax, ymin,
-                          ymax, dscale, pscale_ratio, pixfrac, wtscale, lo, hi,
-                          row_lo, row_hi, hits[b])
+            h = hits[b]
+            if code == TURBO:
+                _turbo_band(data, weight, pixmap, out_img, out_wht, use_ctx, out_ctx, ctx_bit,
+                             data2, out_img2, use_dq, dq, out_dq, xmin, xmax, ymin, ymax,
+                             dscale, pscale_ratio, pixfrac, wtscale, lo, hi, row_lo, row_hi, h)
+            elif code == POINT:
+                _point_band(data, weight, pixmap, out_img, out_wht, use_ctx, out_ctx, ctx_bit,
+                             data2, out_img2, use_dq, dq, out_dq, xmin, xmax, ymin, ymax,
+                             dscale, pscale_ratio, pixfrac, wtscale, lo, hi, row_lo, row_hi, h)
+            elif code == GAUSSIAN:
+                _gaussian_band(data, weight, pixmap, out_img, out_wht, use_ctx, out_ctx,
+                                ctx_bit, data2, out_img2, use_dq, dq, out_dq, xmin, xmax, ymin,
+                                ymax, dscale, pscale_ratio, pixfrac, wtscale, lo, hi, row_lo,
+                                row_hi, h)
+            elif code == TOPHAT:
+                _tophat_band(data, weight, pixmap, out_img, out_wht, use_ctx, out_ctx, ctx_bit,
+                              data2, out_img2, use_dq, dq, out_dq, xmin, xmax, ymin, ymax,
+                              dscale, pscale_ratio, pixfrac, wtscale, lo, hi, row_lo, row_hi,
+                              h)
+            elif code == LANCZOS2:
+                _lanczos2_band(data, weight, pixmap, out_img, out_wht, use_ctx, out_ctx,
+                                ctx_bit, data2, out_img2, use_dq, dq, out_dq, xmin, xmax, ymin,
+                                ymax, dscale, pscale_ratio, pixfrac, wtscale, lo, hi, row_lo,
+                                row_hi, h)
+            else:
+                _lanczos3_band(data, weight, pixmap, out_img, out_wht, use_ctx, out_ctx,
+                                ctx_bit, data2, out_img2, use_dq, dq, out_dq, xmin, xmax, ymin,
+                                ymax, dscale, pscale_ratio, pixfrac, wtscale, lo, hi, row_lo,
+                                row_hi, h)
     total = np.zeros(nrows, np.int64)
     for b in range(nbands):
         for k in range(nrows):
