@@ -13,12 +13,14 @@
 
 from .correct import correct_wcs
 from .engine import AlignResult, align_wcs
+from .find import find_sources
 from .fit import FIT_GEOMETRIES, LinearFit, fit_linear, iter_fit
 from .match import OffsetHistogram, match_pairs, offset_histogram, triangle_match
 from .solve import CatalogAlignment, align_catalogs
 from .tangent import TangentPlane
 
 __all__ = [
+    "find_sources",
     "align_wcs",
     "align_catalogs",
     "AlignResult",
