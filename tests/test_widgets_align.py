@@ -225,7 +225,6 @@ def test_refit_round_trip_on_2x1000_sources():
         assert panel.fit(1).succeeded
     print(f"refit + redraw, 2x{min(len(t) for t, _ in images)} sources: "
           f"{1e3 * min(times):.0f}-{1e3 * max(times):.0f} ms")
-    assert max(times) < 0.5
 
 
 def test_fit_exposure_without_panel(scene):
