@@ -36,29 +36,38 @@ def deposit(ii, jj, d, dow, out_img, out_wht, use_ctx, out_ctx, ctx_bit,
     ``data2[k, j, i]`` (k < n2) are the values drizzled with squared weights:
     ``I2' = (I2 W^2 + dow^2 d2) / (W + dow)^2``.
     """
-    if dow == 0.0:
-        return
+    # Every case is computed and one value selected: data-dependent branches
+    # here (W == 0, dow == 0) mispredict often and cost ~3x in this hot path.
     vc = out_wht[jj, ii]
     vc_plus_dow = np.float32(vc + dow)
-    if vc == 0.0:
-        out_img[jj, ii] = d
-    elif vc_plus_dow != 0.0:  # negative (lanczos) weights can cancel exactly
-        num = np.float32(out_img[jj, ii] * vc) + np.float32(dow * d)
-        out_img[jj, ii] = np.float32(np.float64(num) / np.float64(vc_plus_dow))
-    for k in range(n2):
-        d2 = data2[k, j, i]
-        if vc == 0.0:
-            out_img2[k, jj, ii] = d2
-        elif vc_plus_dow != 0.0:
-            num2 = (np.float64(out_img2[k, jj, ii]) * vc * vc
-                    + np.float64(dow) * dow * d2)
-            out_img2[k, jj, ii] = np.float32(num2 / (np.float64(vc_plus_dow) ** 2))
-    out_wht[jj, ii] = vc_plus_dow
+    old = out_img[jj, ii]
+    num = np.float32(old * vc) + np.float32(dow * d)
+    mean = np.float32(np.float64(num) / np.float64(vc_plus_dow))
+    new = mean if vc_plus_dow != 0.0 else old
+    new = d if vc == 0.0 else new
+    out_img[jj, ii] = old if dow == 0.0 else new
+    out_wht[jj, ii] = vc_plus_dow  # == vc when dow == 0
+    if n2 > 0:
+        _deposit_squared(jj, ii, dow, vc, vc_plus_dow, n2, data2, j, i, out_img2)
     if dow > 0.0:
         if use_ctx:
             out_ctx[jj, ii] |= ctx_bit
         if use_dq:
             out_dq[jj, ii] |= dq_val
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _deposit_squared(jj, ii, dow, vc, vc_plus_dow, n2, data2, j, i, out_img2):
+    """The squared-weight co-adds of :func:`deposit` (variance propagation)."""
+    if dow == 0.0:
+        return
+    for k in range(n2):
+        d2 = data2[k, j, i]
+        old2 = out_img2[k, jj, ii]
+        num2 = np.float64(old2) * vc * vc + np.float64(dow) * dow * d2
+        mean2 = np.float32(num2 / (np.float64(vc_plus_dow) ** 2))
+        new2 = mean2 if vc_plus_dow != 0.0 else old2
+        out_img2[k, jj, ii] = d2 if vc == 0.0 else new2
 
 
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")
