@@ -7,7 +7,7 @@ share an output pixel, and within a band input pixels are visited in raster
 order, so the result is identical to a serial run (no races, deterministic).
 
 Every kernel follows drizzle's C core (``cdrizzlebox.c``) formulas, with two
-deliberate differences documented in ``docs`` of :mod:`drizzlekit.kernels`:
+deliberate differences (documented in :mod:`drizzlekit.kernels` and the README):
 drops that straddle the edge of the output grid are clipped to it (drizzle
 drops them, losing weight on tiles), and ``lanczos`` is evaluated
 analytically rather than from a coarse look-up table.
