@@ -52,7 +52,7 @@ gaussian     a_o = exp(-r^2/(2 sigma^2)) / (2 pi sigma^2),                no
              sigma = p/(2.3548 s), over +-max(2.5 sigma, 1.2/s)
 lanczos2/3   a_o = L(dx s/p) L(dy s/p), L(u) = sinc(u) sinc(u/n),         no
              evaluated analytically (drizzle uses a coarse look-up table;
-             see the README, "Where drizzlekit deliberately differs")
+             the README lists the differences)
 ============ ============================================================ =========
 """
 
