@@ -335,7 +335,7 @@ class Drizzle:
                 arr[...] = out_img2[k]
         ncols = job.xmax - job.xmin + 1
         nrows = job.ymax - job.ymin + 1
-        if nmiss >= ncols * nrows and np.any(job.weight > 0):
+        if nmiss >= ncols * nrows and (job.weight is None or np.any(job.weight > 0)):
             self._handle_no_overlap()
         self._texptime += float(exptime)
         if self._ctx_id is not None:
@@ -378,6 +378,32 @@ class Drizzle:
                 self._img2_stack[:, empty] = self._fillval2
 
 
+    def _mask_nonfinite(self, data, weight, d2):
+        """Apply ``nonfinite``: raise, or give NaN/inf pixels zero weight.
+
+        Built-in kernels skip non-finite data and weights themselves (no extra
+        pass over the image); plug-in kernels get masked copies and a full
+        weight array. Non-finite ``data2`` values are always masked here.
+        """
+        own = self._kernel.handles_nonfinite
+        if self._nonfinite == "raise" or not own or d2.shape[0]:
+            bad = ~np.isfinite(data)
+            if weight is not None:
+                bad |= ~np.isfinite(weight)
+            for arr in d2:
+                bad |= ~np.isfinite(arr)
+            if self._nonfinite == "raise" and bad.any():
+                raise NonFiniteError(f"{int(bad.sum())} non-finite values in 'data', "
+                                     "'data2' or 'weight_map'")
+            if bad.any():
+                weight = np.ones(data.shape, np.float32) if weight is None else weight.copy()
+                weight[bad] = 0.0
+                data = np.where(bad, np.float32(0), data)
+                d2 = np.where(bad[None], np.float32(0), d2)
+        if weight is None and not own:
+            weight = np.ones(data.shape, np.float32)
+        return data, weight, d2
+
     def _prepare(self, data, exptime, pixmap, data2, dq, iscale, pixel_scale_ratio,
                  weight_map, wht_scale, pixfrac, in_units, xmin, xmax, ymin, ymax):
         """Validate every argument before anything is changed."""
@@ -406,28 +432,16 @@ class Drizzle:
             raise InputError(f"'wht_scale' must be >= 0, got {wht_scale}")
         if in_units not in ("cps", "counts"):
             raise InputError(f"'in_units' must be 'cps' or 'counts', got {in_units!r}")
-        if weight_map is None:
-            weight = np.ones(shape, np.float32)
-        else:
-            weight = _as_image(weight_map, "weight_map", copy=True)
+        weight = None
+        if weight_map is not None:
+            weight = _as_image(weight_map, "weight_map")
             if weight.shape != shape:
                 raise ShapeError(f"'weight_map' shape {weight.shape} does not match 'data' {shape}")
             with np.errstate(invalid="ignore"):
                 if np.any(weight < 0):
                     raise InputError("'weight_map' has negative weights")
         d2 = _stack_data2(data2, shape)
-        bad = ~np.isfinite(data)
-        for name, arr in (("weight_map", weight),) + tuple(("data2", a) for a in d2):
-            bad |= ~np.isfinite(arr)
-        if bad.any():
-            if self._nonfinite == "raise":
-                raise NonFiniteError(f"{int(bad.sum())} non-finite values in 'data', "
-                                     "'data2' or 'weight_map'")
-            log.info("masking %d pixels with non-finite data or weight", int(bad.sum()))
-            weight = weight.copy() if weight_map is None else weight
-            weight[bad] = 0.0
-            data = np.where(bad, np.float32(0), data)
-            d2 = np.where(bad[None], np.float32(0), d2)
+        data, weight, d2 = self._mask_nonfinite(data, weight, d2)
         if dq is not None:
             dq = np.asarray(dq)
             if dq.dtype.kind not in "iu" or dq.dtype.itemsize > 4:

@@ -79,8 +79,10 @@ class DrizzleJob(NamedTuple):
     ----------
     data : float32 (ny, nx)
         Input values.
-    weight : float32 (ny, nx)
-        Input weights (finite, >= 0; masked pixels have 0).
+    weight : float32 (ny, nx) or None
+        Input weights (finite, >= 0; masked pixels have 0). ``None`` (all
+        ones) and non-finite values only reach kernels registered with
+        ``handles_nonfinite=True``.
     pixmap : float64 (ny, nx, 2)
         Output (x, y) of every input pixel centre, 0-based output pixels.
     out_img, out_wht : float32 (NY, NX)
@@ -148,10 +150,14 @@ class Kernel:
     drizzle: Callable[[DrizzleJob], tuple[int, int]]
     conserves_flux: bool
     description: str = ""
+    #: True for kernels that skip NaN/inf data and weights themselves and accept
+    #: ``job.weight is None`` (all ones); others get pre-masked arrays.
+    handles_nonfinite: bool = False
 
 
 _EMPTY_I32 = np.zeros((1, 1), np.int32)
 _EMPTY_U32 = np.zeros((1, 1), np.uint32)
+_NO_WEIGHT = np.zeros((0, 0), np.float32)  # the kernels read "all ones"
 
 
 def _radius(code: int, s: float, p: float) -> float:
@@ -175,8 +181,9 @@ def _builtin_runner(code: int) -> Callable[[DrizzleJob], tuple[int, int]]:
                                             job.ymax, margin, job.out_img.shape[0], nbands)
         use_ctx = job.out_ctx is not None
         use_dq = job.dq is not None and job.out_dq is not None
+        weight = _NO_WEIGHT if job.weight is None else job.weight
         hits = _b.run_builtin(
-            code, job.data, job.weight, job.pixmap, job.out_img, job.out_wht, use_ctx,
+            code, job.data, weight, job.pixmap, job.out_img, job.out_wht, use_ctx,
             job.out_ctx if use_ctx else _EMPTY_I32, np.int32(job.ctx_bit), job.data2,
             job.out_img2, use_dq, job.dq if use_dq else _EMPTY_U32,
             job.out_dq if use_dq else _EMPTY_U32, job.xmin, job.xmax, job.ymin, job.ymax,
@@ -220,7 +227,8 @@ def register_kernel(name: str, kernel: Kernel | Callable[[DrizzleJob], tuple[int
             raise TypeError("kernel must be a Kernel or a callable drizzle(job)")
         kernel = Kernel(key, kernel, conserves_flux, description)
     elif kernel.name != key:
-        kernel = Kernel(key, kernel.drizzle, kernel.conserves_flux, kernel.description)
+        kernel = Kernel(key, kernel.drizzle, kernel.conserves_flux, kernel.description,
+                        kernel.handles_nonfinite)
     _REGISTRY[key] = kernel
     return kernel
 
@@ -262,6 +270,7 @@ for _name, _code, _flux, _desc in (
     ("lanczos2", _b.LANCZOS2, False, "Lanczos-2 weights (only sensible for p = s = 1)"),
     ("lanczos3", _b.LANCZOS3, False, "Lanczos-3 weights (only sensible for p = s = 1)"),
 ):
-    register_kernel(_name, Kernel(_name, _builtin_runner(_code), _flux, _desc))
+    register_kernel(_name, Kernel(_name, _builtin_runner(_code), _flux, _desc,
+                                  handles_nonfinite=True))
 
 del _name, _code, _flux, _desc, math

@@ -103,30 +103,6 @@ def interpolate_point(pixmap, x, y):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def row_extent(pixmap, j, xmin, xmax, margin):
-    """Output-y range that drops of input row ``j`` (columns xmin..xmax) can touch.
-
-    Conservative: the y values of rows j-1..j+1 widened by their spread (which
-    bounds bilinear extrapolation at the image edge) plus ``margin`` output
-    pixels. Returns (inf, -inf) for a row with no finite position.
-    """
-    ny = pixmap.shape[0]
-    lo = np.inf
-    hi = -np.inf
-    for jr in range(max(j - 1, 0), min(j + 1, ny - 1) + 1):
-        for i in range(max(xmin - 1, 0), min(xmax + 1, pixmap.shape[1] - 1) + 1):
-            v = pixmap[jr, i, 1]
-            if v < lo:
-                lo = v
-            if v > hi:
-                hi = v
-    if lo > hi:
-        return lo, hi
-    spread = hi - lo
-    return lo - spread - margin, hi + spread + margin
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
 def band_limits(pixmap, xmin, xmax, ymin, ymax, margin, out_ny, nbands):
     """Split the output rows into ``nbands`` bands of similar input work.
 
@@ -135,12 +111,44 @@ def band_limits(pixmap, xmin, xmax, ymin, ymax, margin, out_ny, nbands):
     (``band_edges[b] <= output row < band_edges[b+1]``).
     """
     n = ymax - ymin + 1
+    ny = pixmap.shape[0]
+    nx = pixmap.shape[1]
+    # one pass over the pixmap: y range of every row involved (NaN rows: inf, -inf)
+    r0 = max(ymin - 1, 0)
+    r1 = min(ymax + 1, ny - 1)
+    rmin = np.full(r1 - r0 + 1, np.inf)
+    rmax = np.full(r1 - r0 + 1, -np.inf)
+    c0 = max(xmin - 1, 0)
+    c1 = min(xmax + 1, nx - 1)
+    for r in range(r0, r1 + 1):
+        lo = np.inf
+        hi = -np.inf
+        for c in range(c0, c1 + 1):
+            v = pixmap[r, c, 1]
+            if v < lo:
+                lo = v
+            if v > hi:
+                hi = v
+        rmin[r - r0] = lo
+        rmax[r - r0] = hi
     row_lo = np.empty(n, np.int64)
     row_hi = np.empty(n, np.int64)
     gmin = out_ny
     gmax = -1
     for k in range(n):
-        lo, hi = row_extent(pixmap, ymin + k, xmin, xmax, margin)
+        # conservative extent of the drops of row j: the y values of rows
+        # j-1..j+1 widened by their spread (bounding bilinear extrapolation at
+        # the image edge) plus `margin` output pixels
+        j = ymin + k
+        lo = np.inf
+        hi = -np.inf
+        for r in range(max(j - 1, r0), min(j + 1, r1) + 1):
+            lo = min(lo, rmin[r - r0])
+            hi = max(hi, rmax[r - r0])
+        if lo <= hi:
+            spread = hi - lo
+            lo = lo - spread - margin
+            hi = hi + spread + margin
         if not (lo <= hi) or hi < -0.5 or lo > out_ny - 0.5:
             row_lo[k] = 1
             row_hi[k] = 0

@@ -131,8 +131,8 @@ def _square_band(data, weight, pixmap, out_img, out_wht, use_ctx, out_ctx, ctx_b
         _fill_corner_row(pixmap, j + dh, xs, npts, tx, ty, degenerate)
         last = j
         for i in range(xmin, xmax + 1):
-            w = weight[j, i] * wtscale
-            if w == 0.0:
+            w = (weight[j, i] if weight.size else np.float32(1.0)) * wtscale
+            if not (w > 0.0 and w < np.inf):  # zero, NaN or inf weight: masked
                 continue
             kl = i - xmin if shared else 2 * (i - xmin)
             kr2 = kl + 1
@@ -179,6 +179,8 @@ def _square_band(data, weight, pixmap, out_img, out_wht, use_ctx, out_ctx, ctx_b
             ylo -= jj0
             yhi -= jj0
             d = np.float32(data[j, i] * dscale)
+            if not math.isfinite(d):  # NaN/inf data: masked, never spread
+                continue
             dqv = dq[j, i] if use_dq else 0
             if ii0 == ii1 and jj0 == jj1:  # fast path: drop inside one output pixel
                 deposit(ii0, jj0, d, np.float32(w), out_img, out_wht, use_ctx, out_ctx,
@@ -304,8 +306,8 @@ def _centred_band(code, data, weight, pixmap, out_img, out_wht, use_ctx, out_ctx
         if row_lo[kr] > band_hi or row_hi[kr] < band_lo:
             continue
         for i in range(xmin, xmax + 1):
-            w = weight[j, i] * wtscale
-            if w == 0.0:
+            w = (weight[j, i] if weight.size else np.float32(1.0)) * wtscale
+            if not (w > 0.0 and w < np.inf):  # zero, NaN or inf weight: masked
                 continue
             ox = pixmap[j, i, 0]
             oy = pixmap[j, i, 1]
@@ -337,6 +339,8 @@ def _centred_band(code, data, weight, pixmap, out_img, out_wht, use_ctx, out_ctx
             ja = max(ja, band_lo)
             jb = min(jb, band_hi)
             d = np.float32(data[j, i] * dscale)
+            if not math.isfinite(d):  # NaN/inf data: masked, never spread
+                continue
             dqv = dq[j, i] if use_dq else 0
             separable = ((code == GAUSSIAN or code == LANCZOS2 or code == LANCZOS3)
                          and ib - ia < sep_x.shape[0] and jb - ja < sep_y.shape[0])
