@@ -342,23 +342,38 @@ def _centred_band(code, data, weight, pixmap, out_img, out_wht, use_ctx, out_ctx
             if not math.isfinite(d):  # NaN/inf data: masked, never spread
                 continue
             dqv = dq[j, i] if use_dq else 0
-            separable = ((code == GAUSSIAN or code == LANCZOS2 or code == LANCZOS3)
+            if code == POINT:  # one output pixel: no footprint loops
+                if ja <= jb:
+                    deposit(ia, ja, d, np.float32(w), out_img, out_wht, use_ctx, out_ctx,
+                            ctx_bit, n2, data2, j, i, out_img2, use_dq, dqv, out_dq)
+                continue
+            separable = ((code == GAUSSIAN or code == LANCZOS2 or code == LANCZOS3
+                          or code == TURBO)
                          and ib - ia < sep_x.shape[0] and jb - ja < sep_y.shape[0])
-            if separable:  # exp and sinc are products of 1-D factors: evaluate those once
+            if separable:  # box overlap, exp and sinc are products of 1-D factors
                 for ii in range(ia, ib + 1):
-                    if code == GAUSSIAN:
+                    if code == TURBO:
+                        sep_x[ii - ia] = max(0.0, min(ox + pfo, ii + 0.5) - max(ox - pfo, ii - 0.5))
+                    elif code == GAUSSIAN:
                         sep_x[ii - ia] = math.exp(-((ox - ii) ** 2) * efac)
                     else:
                         sep_x[ii - ia] = _lanczos((ox - ii) * sdp, order)
                 for jj in range(ja, jb + 1):
-                    if code == GAUSSIAN:
+                    if code == TURBO:
+                        sep_y[jj - ja] = max(0.0, min(oy + pfo, jj + 0.5) - max(oy - pfo, jj - 0.5))
+                    elif code == GAUSSIAN:
                         sep_y[jj - ja] = es * math.exp(-((oy - jj) ** 2) * efac)
                     else:
                         sep_y[jj - ja] = _lanczos((oy - jj) * sdp, order)
             for jj in range(ja, jb + 1):
                 for ii in range(ia, ib + 1):
                     if separable:
-                        if code == GAUSSIAN:
+                        if code == TURBO:
+                            a = sep_x[ii - ia] * sep_y[jj - ja]
+                            if a <= 0.0:
+                                continue
+                            dow = np.float32(a * area_norm * w)
+                        elif code == GAUSSIAN:
                             dow = np.float32(np.float32(sep_y[jj - ja] * sep_x[ii - ia]) * w)
                         else:
                             dow = np.float32(sep_y[jj - ja] * sep_x[ii - ia] * w)
