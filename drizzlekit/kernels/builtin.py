@@ -347,6 +347,24 @@ def _centred_band(code, data, weight, pixmap, out_img, out_wht, use_ctx, out_ctx
                     deposit(ia, ja, d, np.float32(w), out_img, out_wht, use_ctx, out_ctx,
                             ctx_bit, n2, data2, j, i, out_img2, use_dq, dqv, out_dq)
                 continue
+            if code == TURBO and ii1 - ii0 <= 1 and jj1 - jj0 <= 1:
+                # box over at most 2x2 output pixels: its overlaps in closed form
+                xa = ox - pfo
+                xb = ox + pfo
+                ya = oy - pfo
+                yb = oy + pfo
+                for jj in range(ja, jb + 1):
+                    dy = min(yb, jj + 0.5) - max(ya, jj - 0.5)
+                    if dy <= 0.0:
+                        continue
+                    for ii in range(ia, ib + 1):
+                        dx = min(xb, ii + 0.5) - max(xa, ii - 0.5)
+                        if dx <= 0.0:
+                            continue
+                        deposit(ii, jj, d, np.float32(dx * dy * area_norm * w), out_img,
+                                out_wht, use_ctx, out_ctx, ctx_bit, n2, data2, j, i,
+                                out_img2, use_dq, dqv, out_dq)
+                continue
             separable = ((code == GAUSSIAN or code == LANCZOS2 or code == LANCZOS3
                           or code == TURBO)
                          and ib - ia < sep_x.shape[0] and jb - ja < sep_y.shape[0])
