@@ -153,6 +153,9 @@ def _square_band(data, weight, pixmap, out_img, out_wht, use_ctx, out_ctx, ctx_b
             xhi = max(max(qx[0], qx[1]), max(qx[2], qx[3]))
             ylo = min(min(qy[0], qy[1]), min(qy[2], qy[3]))
             yhi = max(max(qy[0], qy[1]), max(qy[2], qy[3]))
+            ext = max(xhi - xlo, yhi - ylo)
+            if jaco <= 1e-9 * ext * ext:  # a numerically flat drop: no meaningful area
+                continue
             ii0 = fortran_round(xlo)
             ii1 = fortran_round(xhi)
             jj0 = fortran_round(ylo)
@@ -204,6 +207,7 @@ def _square_band(data, weight, pixmap, out_img, out_wht, use_ctx, out_ctx, ctx_b
                         else:
                             area = below - corner if jj == jj0 else jaco - left - below + corner
                         if area > tiny:
+                            area = min(area, jaco)  # roundoff never gives more than the drop
                             deposit(ii, jj, d, np.float32(area / jaco * w), out_img, out_wht,
                                     use_ctx, out_ctx, ctx_bit, n2, data2, j, i, out_img2,
                                     use_dq, dqv, out_dq)
