@@ -207,10 +207,10 @@ def _square_band(data, weight, pixmap, out_img, out_wht, use_ctx, out_ctx, ctx_b
                         else:
                             area = below - corner if jj == jj0 else jaco - left - below + corner
                         if area > tiny:
-                            area = min(area, jaco)  # roundoff never gives more than the drop
-                            deposit(ii, jj, d, np.float32(area / jaco * w), out_img, out_wht,
-                                    use_ctx, out_ctx, ctx_bit, n2, data2, j, i, out_img2,
-                                    use_dq, dqv, out_dq)
+                            # roundoff never gives a pixel more than the whole drop
+                            deposit(ii, jj, d, np.float32(min(area / jaco, 1.0) * w), out_img,
+                                    out_wht, use_ctx, out_ctx, ctx_bit, n2, data2, j, i,
+                                    out_img2, use_dq, dqv, out_dq)
                 continue
             for ii in range(ia, ib + 1):
                 xl = ii - ii0 - 0.5
