@@ -33,6 +33,7 @@ reference's crmask files use 1 = good).
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 from ..exceptions import ParameterError, ShapeError
 
@@ -84,10 +85,51 @@ def qderiv(image: np.ndarray, border: str = "nearest") -> np.ndarray:
         neighbours = _shifted_nearest(a)
     else:
         raise ParameterError(f"border must be 'nearest' or 'reference', got {border!r}")
+    return _qderiv_loop(a, border == "reference")
+
+
+def qderiv_numpy(image: np.ndarray, border: str = "nearest") -> np.ndarray:
+    """Plain-numpy rendering of :func:`qderiv` (the test oracle)."""
+    a = np.asarray(image, dtype=np.float64)
+    neighbours = _shifted_reference(a) if border == "reference" else _shifted_nearest(a)
     out = np.zeros_like(a)
     for nb in neighbours:
         np.maximum(out, np.abs(a - nb), out=out)
     return out.astype(np.float32)
+
+
+@njit(cache=True, nogil=True)
+def _qderiv_loop(a, reference):
+    """One pass over the image: max |a - neighbour| over the 4 neighbours.
+
+    ``reference``: neighbours outside the index ranges of spec §9.1 are 0;
+    otherwise a missing neighbour is the pixel itself (no difference). NaN
+    propagates as with ``np.maximum``.
+    """
+    ny, nx = a.shape
+    out = np.empty((ny, nx), np.float32)
+    for r in range(ny):
+        for c in range(nx):
+            v = a[r, c]
+            m = 0.0
+            for k in range(4):
+                if k == 0:  # left
+                    ok = (r <= ny - 2 and 1 <= c <= nx - 2) if reference else c >= 1
+                    nb = a[r, c - 1] if ok else (0.0 if reference else v)
+                elif k == 1:  # right
+                    ok = (r <= ny - 2 and c <= nx - 3) if reference else c <= nx - 2
+                    nb = a[r, c + 1] if ok else (0.0 if reference else v)
+                elif k == 2:  # down
+                    ok = (1 <= r <= ny - 2 and c <= nx - 2) if reference else r >= 1
+                    nb = a[r - 1, c] if ok else (0.0 if reference else v)
+                else:  # up
+                    ok = (r <= ny - 3 and c <= nx - 2) if reference else r <= ny - 2
+                    nb = a[r + 1, c] if ok else (0.0 if reference else v)
+                d = abs(v - nb)
+                if d > m or d != d or m != m:
+                    m = d if m == m else m
+            out[r, c] = m
+    return out
 
 
 # -- box sums with mirror boundary ---------------------------------------------------
@@ -95,10 +137,50 @@ def _box_sum(mask: np.ndarray, height: int, width: int) -> np.ndarray:
     """Sum of ``mask`` over rows [r - height//2, r + (height-1)//2] (same for
     columns), mirror-padded: scipy ``convolve2d(..., boundary='symm',
     mode='same')`` with a box kernel."""
+    return _box_sum_loop(np.ascontiguousarray(mask, dtype=np.uint8), int(height), int(width))
+
+
+def box_sum_numpy(mask: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Plain-numpy rendering of :func:`_box_sum` (the test oracle)."""
     pad = ((height // 2, (height - 1) // 2), (width // 2, (width - 1) // 2))
     p = np.pad(mask.astype(np.int64), pad, mode="symmetric")
     c = np.pad(p.cumsum(0).cumsum(1), ((1, 0), (1, 0)))
     return c[height:, width:] - c[:-height, width:] - c[height:, :-width] + c[:-height, :-width]
+
+
+@njit(cache=True, nogil=True)
+def _mirror(i, n):
+    """Index ``i`` reflected into [0, n) like numpy's 'symmetric' padding."""
+    while i < 0 or i >= n:
+        i = -i - 1 if i < 0 else 2 * n - i - 1
+    return i
+
+
+@njit(cache=True, nogil=True)
+def _box_sum_loop(mask, height, width):
+    ny, nx = mask.shape
+    lo_r, hi_r = height // 2, (height - 1) // 2
+    lo_c, hi_c = width // 2, (width - 1) // 2
+    cols = np.zeros((ny, nx), np.int32)  # vertical window sums, then horizontal
+    for r in range(ny):
+        for dr in range(-lo_r, hi_r + 1):
+            rr = r + dr
+            if rr < 0 or rr >= ny:
+                rr = _mirror(rr, ny)
+            for c in range(nx):
+                cols[r, c] += mask[rr, c]
+    out = np.empty((ny, nx), np.int32)
+    for r in range(ny):
+        for c in range(nx):
+            acc = 0
+            if lo_c <= c < nx - hi_c:
+                for cc in range(c - lo_c, c + hi_c + 1):
+                    acc += cols[r, cc]
+            else:
+                for dc in range(-lo_c, hi_c + 1):
+                    acc += cols[r, _mirror(c + dc, nx)]
+            out[r, c] = acc
+    return out
 
 
 def _cte_ok(good: np.ndarray, ctegrow: int, cte_dir: int) -> np.ndarray:
