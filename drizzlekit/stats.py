@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Iterable
 
 import numpy as np
+from numba import njit
 
 from .exceptions import InputError
 
@@ -112,15 +113,42 @@ def _limits(x: np.ndarray, lower, upper) -> tuple[float, float]:
 
 
 def _window_moments(x: np.ndarray, lo: float, hi: float, k: int):
-    sel = x[(x >= lo) & (x <= hi)]
-    if sel.size == 0:
+    # the window bounds take the data's dtype, as numpy compares an array with
+    # a Python float (NEP 50), so the same values fall inside
+    n, total, ss, vmin, vmax = _moments_loop(x, x.dtype.type(lo), x.dtype.type(hi))
+    if n == 0:
         raise InputError(f"no values left inside the clipping window [{lo}, {hi}] "
                          f"at clipping iteration {k}")
-    xd = sel.astype(np.float64)
-    mean = float(np.float32(xd.sum() / xd.size))
-    ss = float(((xd - mean) ** 2).sum())
-    std = math.sqrt(ss / (xd.size - 1)) if xd.size > 1 else 0.0
-    return int(sel.size), mean, float(np.float32(std)), float(sel.min()), float(sel.max())
+    mean = float(np.float32(total / n))
+    std = math.sqrt(ss / (n - 1)) if n > 1 else 0.0
+    return int(n), mean, float(np.float32(std)), float(vmin), float(vmax)
+
+
+@njit(cache=True, nogil=True)
+def _moments_loop(x, lo, hi):
+    """Count, sum, sum of squares about the float32-rounded mean, min and max
+    of the values of ``x`` in [lo, hi] (two passes, float64 accumulators)."""
+    n = 0
+    total = 0.0
+    vmin = np.inf
+    vmax = -np.inf
+    for v in x:
+        if v >= lo and v <= hi:
+            n += 1
+            total += v
+            if v < vmin:
+                vmin = v
+            if v > vmax:
+                vmax = v
+    if n == 0:
+        return 0, 0.0, 0.0, 0.0, 0.0
+    mean = np.float64(np.float32(total / n))
+    ss = 0.0
+    for v in x:
+        if v >= lo and v <= hi:
+            dv = np.float64(v) - mean
+            ss += dv * dv
+    return n, total, ss, vmin, vmax
 
 
 def _clip(x: np.ndarray, nclip: int, lsig: float, usig: float, lower: float, upper: float):
@@ -135,9 +163,18 @@ def _clip(x: np.ndarray, nclip: int, lsig: float, usig: float, lower: float, upp
 
 def _histogram(x: np.ndarray, vmin: float, nbins: int, dz: float) -> np.ndarray:
     top = vmin + nbins * dz
-    sel = x[(x >= vmin) & (x < top)].astype(np.float64)
-    idx = np.clip(((sel - vmin) / dz).astype(np.int64), 0, nbins - 1)
-    return np.bincount(idx, minlength=nbins)
+    # bounds in the data's dtype (numpy's comparison semantics), bins in float64
+    return _histogram_loop(x, x.dtype.type(vmin), x.dtype.type(top), float(vmin), nbins, dz)
+
+
+@njit(cache=True, nogil=True)
+def _histogram_loop(x, lo, top, vmin, nbins, dz):
+    hist = np.zeros(nbins, np.int64)
+    for v in x:
+        if v >= lo and v < top:
+            k = np.int64((np.float64(v) - vmin) / dz)
+            hist[min(max(k, 0), nbins - 1)] += 1
+    return hist
 
 
 def _peak_position(hist: np.ndarray) -> float:
