@@ -42,9 +42,9 @@ What differs from drizzlepac
   ``blot`` and ``driz_cr`` off to drizzle a mosaic without overlaps.
 * Not implemented (a clear ParameterError when used): ``wcskey``,
   ``skymask_cat``, ``mdriztab``, ``updatewcs``. ``rules_file`` (header
-  blending) is ignored with a warning. A *shiftfile* (drizzlepac's
-  ``updatewcs`` with shifts) has a hook: pass already corrected WCSs by
-  giving in-memory HDU lists, or see :func:`apply_shifts`.
+  blending) is ignored with a warning. A TweakReg *shift file* is applied
+  in memory between :func:`prepare` and the first step by
+  :func:`apply_shifts` (or run ``tweakreg(..., updatehdr=True)`` first).
 """
 
 from __future__ import annotations
@@ -1179,31 +1179,32 @@ def _memory_hdulist(exp: Exposure) -> fits.HDUList:
 
 
 # =========================================================================== shifts hook
-def apply_shifts(res: AstrodrizzleResult, shifts: dict) -> None:
-    """Hook for drizzlepac shift files: move chip WCSs before the output frame.
+def apply_shifts(res: AstrodrizzleResult, shiftfile) -> None:
+    """Correct the chip WCSs with a shift file before the output frame is built.
 
     Parameters
     ----------
     res : AstrodrizzleResult
-        From :func:`prepare`; ``res.exposures`` are modified in memory.
-    shifts : dict
-        ``name -> (dx, dy)`` pixel shifts of an exposure in the frame of its
-        first chip (CRPIX of every chip is moved by ``-dx, -dy``). Rotation
-        and scale terms of shift files are not supported.
+        From :func:`prepare`; ``res.exposures`` are corrected in memory (the
+        input files are not touched).
+    shiftfile : str, path or drizzlekit.io.wcs_update.ShiftFile
+        A shift file in drizzlepac's format, as ``drizzlekit.tweakreg(...,
+        shiftfile=True)`` writes it (shift, rotation and scale in the frame of
+        its reference WCS); exposures without a row are left as they are.
 
     Notes
     -----
-    The output frames are rebuilt. Reading drizzlepac's shift-file format is
-    left to :mod:`drizzlekit.align` (TweakReg), which writes corrected WCSs
-    directly.
+    The output frames are rebuilt afterwards. The correction itself is
+    :meth:`drizzlekit.io.wcs_update.ShiftFile.correct`, the same code that
+    reads TweakReg's shift files everywhere else.
     """
-    for name, (dx, dy) in shifts.items():
-        if name not in res.names:
-            raise InputError(f"shifts: {name} is not an input")
-        for chip in res.exposures[res.names.index(name)].chips:
-            chip.wcs = chip.wcs.deepcopy()
-            chip.wcs.wcs.crpix = chip.wcs.wcs.crpix - np.array([dx, dy])
-            chip.wcs.wcs.set()
+    from .io.wcs_update import ShiftFile, read_shiftfile
+
+    sf = shiftfile if isinstance(shiftfile, ShiftFile) else read_shiftfile(shiftfile)
+    for exp in res.exposures:
+        fixed = sf.correct(exp.filename, [chip.wcs for chip in exp.chips])
+        for chip, wcs in zip(exp.chips, fixed):
+            chip.wcs = wcs
     _build_frames(res)
 
 

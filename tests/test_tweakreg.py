@@ -286,3 +286,23 @@ def test_hst_hrc_frames_align_to_a_few_mas(tmp_path, monkeypatch):
         b = np.array(res[k].wcs.all_pix2world(x.ravel(), y.ravel(), 0))
         assert np.max(np.hypot((a[0] - b[0]) * np.cos(np.deg2rad(a[1])), a[1] - b[1])) \
             * 3600 < 1e-4
+
+
+def test_astrodrizzle_applies_tweakreg_shift_file(work):
+    """The shift file TweakReg writes corrects the WCSs of an astrodrizzle run in
+    memory (inputs untouched) exactly as updatehdr would have."""
+    from drizzlekit.pipeline import apply_shifts, prepare
+
+    files, truth = work
+    before = [open(f, "rb").read() for f in files]
+    res = tweakreg(files, searchrad=1.0, shiftfile=True, updatehdr=False)
+    assert res.statuses[1:] == ["SUCCESS", "SUCCESS"]
+    run = prepare(files, output="shifted", in_memory=True, runfile="")
+    apply_shifts(run, "shifts.txt")
+    x, y = np.meshgrid(np.linspace(0, 223, 5), np.linspace(0, 159, 5))
+    for k, exp in enumerate(run.exposures):
+        for c, chip in enumerate(exp.chips):
+            a = np.array(chip.wcs.all_pix2world(x.ravel(), y.ravel(), 0))
+            b = np.array(res[k].wcs[c].all_pix2world(x.ravel(), y.ravel(), 0))
+            assert np.max(_sep_pixels(a[0], a[1], b[0], b[1])) < 1e-3
+    assert [open(f, "rb").read() for f in files] == before
