@@ -41,6 +41,7 @@ import numpy as np
 from astropy.table import Table
 
 from ..exceptions import InputError, InputFileError, NonFiniteError, ParameterError
+from ..io.textfile import read_text
 
 __all__ = [
     "read_list_file",
@@ -81,13 +82,7 @@ def read_list_file(path: str | os.PathLike, what: str = "catfile") -> list[tuple
         If the file is missing or a line names no image.
     """
     path = os.fspath(path)
-    try:
-        with open(path, encoding="utf-8") as fh:
-            lines = fh.readlines()
-    except FileNotFoundError:
-        raise InputFileError(f"{path}: {what} file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputFileError(f"{path}: cannot read the {what} file ({exc})") from None
+    lines = read_text(path, what).splitlines()
     base = os.path.dirname(os.path.abspath(path))
     out = []
     for lineno, raw in enumerate(lines, 1):

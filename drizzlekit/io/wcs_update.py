@@ -60,6 +60,7 @@ from astropy.io import fits
 from astropy.wcs import WCS, FITSFixedWarning
 
 from ..exceptions import InputError, InputFileError, ParameterError
+from .textfile import read_text
 from .atomic import atomic_path
 
 __all__ = [
@@ -621,13 +622,7 @@ def read_shiftfile(path: str | os.PathLike) -> ShiftFile:
         ``pixels``). The message names the file and line.
     """
     path = os.fspath(path)
-    try:
-        with open(path, encoding="utf-8") as fh:
-            lines = fh.readlines()
-    except FileNotFoundError:
-        raise InputFileError(f"{path}: shift file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputFileError(f"{path}: cannot read the shift file ({exc})") from None
+    lines = read_text(path, "shift").splitlines()
     info = {"frame": "output", "refimage": None, "form": "delta", "units": "pixels"}
     rows = []
     for lineno, raw in enumerate(lines, 1):

@@ -333,13 +333,12 @@ class ParamSpec:
             If it names an unknown parameter or holds an invalid value.
         """
         from ..exceptions import InputFileError
+        from ..io.textfile import read_text
 
         path = Path(path)
         try:
-            data = tomllib.loads(path.read_text())
-        except FileNotFoundError:
-            raise InputFileError(f"{path}: config file not found") from None
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            data = tomllib.loads(read_text(path, "config"))
+        except tomllib.TOMLDecodeError as exc:
             raise InputFileError(f"{path}: not a valid TOML config ({exc})") from None
         task = data.pop("task", self.name)
         if task != self.name:
@@ -366,15 +365,11 @@ class ParamSpec:
         import logging
 
         from ..exceptions import InputFileError
+        from ..io.textfile import read_text
 
         log = logging.getLogger(__name__)
         path = Path(path)
-        try:
-            text = path.read_text()
-        except FileNotFoundError:
-            raise InputFileError(f"{path}: config file not found") from None
-        except UnicodeDecodeError:
-            raise InputFileError(f"{path}: not a text config file") from None
+        text = read_text(path, "config")
         values: dict[str, Any] = {}
         for lineno, raw in enumerate(text.splitlines(), 1):
             line = raw.split("#", 1)[0].strip()
