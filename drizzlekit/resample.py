@@ -315,13 +315,12 @@ class Drizzle:
             With the offending argument named. On any error the Drizzle
             object is left unchanged.
         """
-        job, shift = self._prepare(data, exptime, pixmap, data2, dq, iscale,
-                                   pixel_scale_ratio, weight_map, wht_scale, pixfrac,
-                                   in_units, xmin, xmax, ymin, ymax)
-        if shift is not None:
-            self._out_shape = shift[0]
-            self._allocate(self._out_shape)
-            job = job._replace(out_img=self._out_img, out_wht=self._out_wht)
+        job, derived_shape = self._prepare(data, exptime, pixmap, data2, dq, iscale,
+                                           pixel_scale_ratio, weight_map, wht_scale, pixfrac,
+                                           in_units, xmin, xmax, ymin, ymax)
+        if derived_shape is not None:  # first image, no output shape given
+            self._out_shape = derived_shape
+            self._allocate(derived_shape)
         self._allocate_img2(job.data2.shape[0])
         plane, bit = self._ctx_plane_and_bit()
         out_img2 = (self._img2_stack if self._out_img2
@@ -456,17 +455,17 @@ class Drizzle:
         ymax = ny - 1 if ymax is None or ymax > ny - 1 else int(ymax)
         if xmin > xmax or ymin > ymax:
             raise InputError(f"empty input range x[{xmin}:{xmax}] y[{ymin}:{ymax}]")
-        shift = None
+        derived_shape = None
         if self._out_shape is None:
-            pixmap, out_shape = _derive_output(pixmap)
-            shift = (out_shape,)
+            pixmap, derived_shape = _derive_output(pixmap)
         dscale = float(iscale) / (float(exptime) if in_units == "counts" else 1.0)
         if d2.shape[0]:
             d2 *= np.float32(dscale * dscale)  # variances scale with the square
-        job = DrizzleJob(data, weight, pixmap, self._out_img, self._out_wht, None, 0, d2,
-                         np.zeros((0, 1, 1), np.float32), dq, None, xmin, xmax, ymin, ymax,
-                         dscale, float(pixel_scale_ratio), float(pixfrac), float(wht_scale))
-        return job, shift
+        # outputs, context plane and bit are filled in by add_image
+        job = DrizzleJob(data, weight, pixmap, None, None, None, 0, d2, None, dq, None,
+                         xmin, xmax, ymin, ymax, dscale, float(pixel_scale_ratio),
+                         float(pixfrac), float(wht_scale))
+        return job, derived_shape
 
 
 def _as_image(arr, name: str, copy: bool = False) -> np.ndarray:

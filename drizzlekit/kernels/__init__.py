@@ -58,7 +58,6 @@ lanczos2/3   a_o = L(dx s/p) L(dy s/p), L(u) = sinc(u) sinc(u/n),         no
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Callable, NamedTuple
 
@@ -67,6 +66,7 @@ import numpy as np
 
 from ..exceptions import UnknownKernelError
 from . import builtin as _b
+from ._common import band_limits
 
 __all__ = ["Kernel", "DrizzleJob", "get_kernel", "register_kernel", "available_kernels",
            "unregister_kernel"]
@@ -173,8 +173,6 @@ def _radius(code: int, s: float, p: float) -> float:
 
 def _builtin_runner(code: int) -> Callable[[DrizzleJob], tuple[int, int]]:
     def run(job: DrizzleJob) -> tuple[int, int]:
-        from ._common import band_limits
-
         nbands = max(1, min(numba.get_num_threads(), job.out_img.shape[0]))
         margin = _radius(code, job.pixel_scale_ratio, job.pixfrac) + 2.0
         row_lo, row_hi, edges = band_limits(job.pixmap, job.xmin, job.xmax, job.ymin,
@@ -273,4 +271,4 @@ for _name, _code, _flux, _desc in (
     register_kernel(_name, Kernel(_name, _builtin_runner(_code), _flux, _desc,
                                   handles_nonfinite=True))
 
-del _name, _code, _flux, _desc, math
+del _name, _code, _flux, _desc
