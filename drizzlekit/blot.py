@@ -29,8 +29,9 @@ import math
 import numbers
 
 import numpy as np
-from numba import get_num_threads, njit, prange
+from numba import njit
 
+from ._threads import num_threads, run_parts
 from .exceptions import DtypeError, InputError, ShapeError, UnknownKernelError
 
 __all__ = ["blot_image", "INTERPOLANTS"]
@@ -54,6 +55,11 @@ _SINC_MINOFF = 0.001
 
 #: Output pixel count above which the parallel path is used by default.
 _PARALLEL_MIN_PIXELS = 1 << 16
+
+#: Options of the per-pixel loops: compiled without numba's reference counting
+#: (they allocate nothing; see :mod:`drizzlekit.kernels.builtin` for the cost
+#: of the incref/decref pairs numba otherwise puts around every array call).
+_LOOP = dict(cache=True, nogil=True, _nrt=False)
 
 
 # --------------------------------------------------------------------------
@@ -105,7 +111,7 @@ def _clampi(i, n):
     return i
 
 
-@njit(cache=True, nogil=True)
+@njit(**_LOOP)
 def _reflect_x(data, i, j):
     """data[j, i] with columns beyond an edge point-reflected about the edge pixel."""
     last = data.shape[1] - 1
@@ -117,7 +123,7 @@ def _reflect_x(data, i, j):
     return np.float64(data[j, i])
 
 
-@njit(cache=True, nogil=True)
+@njit(**_LOOP)
 def _reflect_xy(data, i, j):
     """data[j, i] extended by point reflection, first in x, then in y."""
     last = data.shape[0] - 1
@@ -202,7 +208,7 @@ def _row6(data, jj, i0, w):
             + w[4] * np.float64(data[jj, i0 + 4]) + w[5] * np.float64(data[jj, i0 + 5]))
 
 
-@njit(cache=True, nogil=True)
+@njit(**_LOOP)
 def _poly_edge(data, i0, j0, wx, wy, compat):
     """Separable weighted sum over a block that crosses an image edge.
 
@@ -226,7 +232,7 @@ def _poly_edge(data, i0, j0, wx, wy, compat):
     return acc
 
 
-@njit(cache=True, nogil=True)
+@njit(**_LOOP)
 def _poly3(data, x, y):
     """Everett cubic on the 4 x 4 block at offsets -1..2 from (int(x), int(y))."""
     ny, nx = data.shape
@@ -242,7 +248,7 @@ def _poly3(data, x, y):
     return _poly_edge(data, i0, j0, wx, wy, False)
 
 
-@njit(cache=True, nogil=True)
+@njit(**_LOOP)
 def _poly5(data, x, y, compat):
     """Everett quintic on the 6 x 6 block at offsets -2..3 from (int(x), int(y))."""
     ny, nx = data.shape
@@ -259,7 +265,7 @@ def _poly5(data, x, y, compat):
     return _poly_edge(data, i0, j0, wx, wy, compat)
 
 
-@njit(cache=True, nogil=True)
+@njit(**_LOOP)
 def _lanczos(data, x, y, order, lut, delta, wx):
     """Lanczos interpolation with drizzle's truncated look-up table, unnormalised.
 
@@ -308,7 +314,7 @@ def _sinc_weights(d, taper, w):
     return total
 
 
-@njit(cache=True, nogil=True)
+@njit(**_LOOP)
 def _sinc(data, x, y, sinscl, taper, wx, wy):
     """15 x 15 tapered sinc centred on the nearest pixel; edges replicated."""
     ny, nx = data.shape
@@ -341,16 +347,14 @@ def _sinc(data, x, y, sinscl, taper, wx, wy):
     return acc / (sx * sy)
 
 
-@njit(cache=True, nogil=True)
+@njit(**_LOOP)
 def _blot_rows(data, pixmap, out, j0, j1, code, fillval, scale, sinscl, order, aux, delta,
-               compat):
-    """Blot output rows j0..j1-1 of ``out`` (serial)."""
+               compat, wx, wy):
+    """Blot output rows j0..j1-1 of ``out`` (serial; ``wx``, ``wy``: scratch of >= 16)."""
     ny, nx = data.shape
     nxf = np.float32(nx)
     nyf = np.float32(ny)
     ffill = np.float32(fillval)
-    wx = np.empty(max(16, 2 * order + 2), dtype=np.float64)
-    wy = np.empty(16, dtype=np.float64)
     ncol = out.shape[1]
     for j in range(j0, j1):
         for i in range(ncol):
@@ -375,18 +379,6 @@ def _blot_rows(data, pixmap, out, j0, j1, code, fillval, scale, sinscl, order, a
             else:
                 v = _lanczos(data, x, y, order, aux, delta, wx)
             out[j, i] = np.float32(v * scale)
-
-
-@njit(cache=True, nogil=True, parallel=True)
-def _blot_parallel(data, pixmap, out, nbands, code, fillval, scale, sinscl, order, aux, delta,
-                   compat):
-    """Blot with output rows split into ``nbands`` contiguous bands (one per task)."""
-    nrow = out.shape[0]
-    for b in prange(nbands):
-        j0 = (b * nrow) // nbands
-        j1 = ((b + 1) * nrow) // nbands
-        _blot_rows(data, pixmap, out, j0, j1, code, fillval, scale, sinscl, order, aux, delta,
-                   compat)
 
 
 # --------------------------------------------------------------------------
@@ -594,21 +586,25 @@ def blot_image(
         aux = np.zeros(1, dtype=np.float64)
 
     npix = out_shape[0] * out_shape[1]
-    nthreads = get_num_threads()
+    nthreads = num_threads()
     if parallel is None:
         use_par = nthreads > 1 and npix >= _PARALLEL_MIN_PIXELS
     else:
         use_par = bool(parallel)
     log.debug("blot_image: %s, %s -> %s, parallel=%s", INTERPOLANTS[code], data32.shape,
               out_shape, use_par)
+    # a few bands per thread balance rows that fall off the image (cheap fills)
+    nbands = min(out_shape[0], 8 * nthreads) if use_par else 1
+    nscratch = max(16, 2 * order + 2)
+
+    def blot_band(b: int) -> None:
+        j0 = (b * out_shape[0]) // nbands
+        j1 = ((b + 1) * out_shape[0]) // nbands
+        _blot_rows(data32, pmap, target, j0, j1, code, fill, scale, scl, order, aux,
+                   _LUT_DELTA, compat, np.empty(nscratch), np.empty(nscratch))
+
     if npix:
-        if use_par:
-            nbands = min(out_shape[0], 8 * nthreads)
-            _blot_parallel(data32, pmap, target, nbands, code, fill, scale, scl, order, aux,
-                           _LUT_DELTA, compat)
-        else:
-            _blot_rows(data32, pmap, target, 0, out_shape[0], code, fill, scale, scl, order,
-                       aux, _LUT_DELTA, compat)
+        run_parts(blot_band, nbands, nworkers=nthreads)
     if target is not result:
         result[...] = target
     return result

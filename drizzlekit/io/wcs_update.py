@@ -564,7 +564,6 @@ def apply_shift(chip_wcs: WCS, ref_wcs: WCS, row: ShiftRow, *, extent=None) -> W
     if not (row.scale > 0 and np.isfinite(row.scale)):
         raise InputError(f"shift row '{row.name}': scale must be > 0, got {row.scale}")
     lin = _linear(ref_wcs)
-    c = np.asarray(lin.wcs.crpix, float)
     plane = TangentPlane(float(lin.wcs.crval[0]), float(lin.wcs.crval[1]))
     # q - c = A (p - c - sh), A = R(rot) / scale; plane u = K (pix - c), K = CD [arcsec]
     a_m = _rot(row.rot) / row.scale

@@ -61,9 +61,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, NamedTuple
 
-import numba
 import numpy as np
 
+from .._threads import num_threads
 from ..exceptions import UnknownKernelError
 from . import builtin as _b
 from ._common import band_limits
@@ -155,11 +155,6 @@ class Kernel:
     handles_nonfinite: bool = False
 
 
-_EMPTY_I32 = np.zeros((1, 1), np.int32)
-_EMPTY_U32 = np.zeros((1, 1), np.uint32)
-_NO_WEIGHT = np.zeros((0, 0), np.float32)  # the kernels read "all ones"
-
-
 def _radius(code: int, s: float, p: float) -> float:
     """Half-size of a drop in output pixels (for banding)."""
     if code == _b.GAUSSIAN:
@@ -173,18 +168,17 @@ def _radius(code: int, s: float, p: float) -> float:
 
 def _builtin_runner(code: int) -> Callable[[DrizzleJob], tuple[int, int]]:
     def run(job: DrizzleJob) -> tuple[int, int]:
-        nbands = max(1, min(numba.get_num_threads(), job.out_img.shape[0]))
+        nbands = max(1, min(num_threads(), job.out_img.shape[0]))
         margin = _radius(code, job.pixel_scale_ratio, job.pixfrac) + 2.0
         row_lo, row_hi, edges = band_limits(job.pixmap, job.xmin, job.xmax, job.ymin,
                                             job.ymax, margin, job.out_img.shape[0], nbands)
-        use_ctx = job.out_ctx is not None
         use_dq = job.dq is not None and job.out_dq is not None
-        weight = _NO_WEIGHT if job.weight is None else job.weight
+        use_var = job.data2.shape[0] > 0
         hits = _b.run_builtin(
-            code, job.data, weight, job.pixmap, job.out_img, job.out_wht, use_ctx,
-            job.out_ctx if use_ctx else _EMPTY_I32, np.int32(job.ctx_bit), job.data2,
-            job.out_img2, use_dq, job.dq if use_dq else _EMPTY_U32,
-            job.out_dq if use_dq else _EMPTY_U32, job.xmin, job.xmax, job.ymin, job.ymax,
+            code, job.data, job.weight, job.pixmap, job.out_img, job.out_wht, job.out_ctx,
+            np.int32(job.ctx_bit), job.data2 if use_var else None,
+            job.out_img2 if use_var else None, job.dq if use_dq else None,
+            job.out_dq if use_dq else None, job.xmin, job.xmax, job.ymin, job.ymax,
             float(job.dscale), float(job.pixel_scale_ratio), float(job.pixfrac),
             float(job.wtscale), row_lo, row_hi, edges)
         ncols = job.xmax - job.xmin + 1

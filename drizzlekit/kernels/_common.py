@@ -21,8 +21,8 @@ def fortran_round(x):
 
 
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")
-def deposit(ii, jj, d, dow, out_img, out_wht, use_ctx, out_ctx, ctx_bit,
-            n2, data2, j, i, out_img2, use_dq, dq_val, out_dq):
+def deposit(ii, jj, d, dow, out_img, out_wht, out_ctx, ctx_bit, data2, j, i, out_img2,
+            dq_val, out_dq):
     """Add one weighted contribution ``dow`` of value ``d`` to output pixel (jj, ii).
 
     Implements the running weighted mean of Fruchter & Hook (2002), eq. 4-5,
@@ -33,41 +33,43 @@ def deposit(ii, jj, d, dow, out_img, out_wht, use_ctx, out_ctx, ctx_bit,
         I' = (I W + dow d) / (W + dow)       otherwise
         W' = W + dow
 
-    ``data2[k, j, i]`` (k < n2) are the values drizzled with squared weights:
-    ``I2' = (I2 W^2 + dow^2 d2) / (W + dow)^2``.
+    ``data2[k, j, i]`` are the values drizzled with squared weights:
+    ``I2' = (I2 W^2 + dow^2 d2) / (W + dow)^2``. ``out_ctx``, ``data2``
+    (with ``out_img2``) and ``out_dq`` may be ``None``: numba then compiles
+    the update without them. ``dow == 0`` changes nothing; context and DQ are
+    marked for ``dow > 0`` only (lanczos has negative lobes).
     """
-    # Every case is computed and one value selected: data-dependent branches
-    # here (W == 0, dow == 0) mispredict often and cost ~3x in this hot path.
-    vc = out_wht[jj, ii]
-    vc_plus_dow = np.float32(vc + dow)
-    old = out_img[jj, ii]
-    num = np.float32(old * vc) + np.float32(dow * d)
-    mean = np.float32(np.float64(num) / np.float64(vc_plus_dow))
-    new = mean if vc_plus_dow != 0.0 else old
-    new = d if vc == 0.0 else new
-    out_img[jj, ii] = old if dow == 0.0 else new
-    out_wht[jj, ii] = vc_plus_dow  # == vc when dow == 0
-    if n2 > 0:
-        _deposit_squared(jj, ii, dow, vc, vc_plus_dow, n2, data2, j, i, out_img2)
-    if dow > 0.0:
-        if use_ctx:
-            out_ctx[jj, ii] |= ctx_bit
-        if use_dq:
-            out_dq[jj, ii] |= dq_val
+    if dow != 0.0:
+        vc = out_wht[jj, ii]
+        vc_plus_dow = np.float32(vc + dow)
+        old = out_img[jj, ii]
+        num = np.float32(old * vc) + np.float32(dow * d)
+        mean = np.float32(np.float64(num) / np.float64(vc_plus_dow))
+        # selects, not branches: "first contribution" is data-dependent and a
+        # mispredicted branch costs more than the division. A zero total weight
+        # (only reachable with the negative lobes of lanczos) keeps the value.
+        mean = mean if vc_plus_dow != 0.0 else old
+        out_img[jj, ii] = d if vc == 0.0 else mean
+        out_wht[jj, ii] = vc_plus_dow
+        if data2 is not None:
+            _deposit_squared(jj, ii, dow, vc, vc_plus_dow, data2, j, i, out_img2)
+        if dow > 0.0:
+            if out_ctx is not None:
+                out_ctx[jj, ii] |= ctx_bit
+            if out_dq is not None:
+                out_dq[jj, ii] |= dq_val
 
 
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")
-def _deposit_squared(jj, ii, dow, vc, vc_plus_dow, n2, data2, j, i, out_img2):
+def _deposit_squared(jj, ii, dow, vc, vc_plus_dow, data2, j, i, out_img2):
     """The squared-weight co-adds of :func:`deposit` (variance propagation)."""
-    if dow == 0.0:
-        return
-    for k in range(n2):
+    for k in range(data2.shape[0]):
         d2 = data2[k, j, i]
         old2 = out_img2[k, jj, ii]
         num2 = np.float64(old2) * vc * vc + np.float64(dow) * dow * d2
         mean2 = np.float32(num2 / (np.float64(vc_plus_dow) ** 2))
-        new2 = mean2 if vc_plus_dow != 0.0 else old2
-        out_img2[k, jj, ii] = d2 if vc == 0.0 else new2
+        mean2 = mean2 if vc_plus_dow != 0.0 else old2
+        out_img2[k, jj, ii] = d2 if vc == 0.0 else mean2
 
 
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")

@@ -2,9 +2,10 @@
 
 Each ``_<name>_band`` function drizzles the input rows whose drops can reach
 the output rows ``band_lo..band_hi`` and deposits **only** into those rows.
-:func:`run_builtin` runs one band per thread (``numba.prange``): bands never
-share an output pixel, and within a band input pixels are visited in raster
-order, so the result is identical to a serial run (no races, deterministic).
+:func:`run_builtin` runs one band per thread (the band functions release the
+GIL): bands never share an output pixel, and within a band input pixels are
+visited in raster order, so the result is identical to a serial run (no
+races, deterministic).
 
 Every kernel follows drizzle's C core (``cdrizzlebox.c``) formulas, with two
 deliberate differences (documented in :mod:`drizzlekit.kernels` and the README):
@@ -16,15 +17,26 @@ analytically rather than from a coarse look-up table.
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
+
+from .._threads import run_parts
 
 from ._common import deposit, fortran_round, interpolate_point
 from .geometry import area_below, circle_rect_area, clip_polygon, polygon_area
 
 SQUARE, TURBO, POINT, GAUSSIAN, TOPHAT, LANCZOS2, LANCZOS3 = range(7)
 
+#: Options of the per-pixel loops. ``_nrt=False`` compiles them without numba's
+#: reference counting: they allocate nothing (scratch comes in as ``work``), and
+#: with it numba wraps every inner call that takes arrays (``deposit``) in atomic
+#: incref/decref pairs that its pruning pass leaves in these loops -- measured
+#: 3.5x on ``turbo`` (0.21 s vs 0.74 s for a 2048x4096 chip on one thread).
+_LOOP = dict(cache=True, nogil=True, error_model="numpy", _nrt=False)
+#: Rows of the ``work`` scratch array each band gets from :func:`run_builtin`.
+_WORK_ROWS = 6
 
-@njit(cache=True, nogil=True, error_model="numpy")
+
+@njit(**_LOOP)
 def _fill_corner_row(pixmap, y, xs, npts, cx, cy, degenerate):
     """Map input points (xs[k], y) to the output; handles 1-pixel-wide inputs."""
     for k in range(npts):
@@ -34,7 +46,7 @@ def _fill_corner_row(pixmap, y, xs, npts, cx, cy, degenerate):
             cx[k], cy[k] = interpolate_point(pixmap, xs[k], y)
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(**_LOOP)
 def _map_degenerate(pixmap, x, y):
     """Map a point of a one-row and/or one-column input.
 
@@ -85,18 +97,17 @@ def _row_clip_area(ax, ay, m, yl, yr, clip_lo, clip_hi, bx, by, cx, cy):
     return polygon_area(bx, by, m) if m >= 3 else 0.0
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def _square_band(data, weight, pixmap, out_img, out_wht, use_ctx, out_ctx, ctx_bit,
-                 data2, out_img2, use_dq, dq, out_dq, xmin, xmax, ymin, ymax,
+@njit(**_LOOP)
+def _square_band(data, weight, pixmap, out_img, out_wht, out_ctx, ctx_bit,
+                 data2, out_img2, dq, out_dq, xmin, xmax, ymin, ymax,
                  dscale, pscale_ratio, pixfrac, wtscale, band_lo, band_hi,
-                 row_lo, row_hi, hits):
+                 row_lo, row_hi, hits, work):
     nyo, nxo = out_img.shape
-    n2 = data2.shape[0]
     dh = 0.5 * pixfrac
     n = xmax - xmin + 1
     shared = dh == 0.5
     npts = n + 1 if shared else 2 * n
-    xs = np.empty(npts)
+    xs = work[0, :npts]
     for k in range(n):
         if shared:
             xs[k] = xmin + k - 0.5
@@ -106,18 +117,19 @@ def _square_band(data, weight, pixmap, out_img, out_wht, use_ctx, out_ctx, ctx_b
     if shared:
         xs[n] = xmax + 0.5
     degenerate = pixmap.shape[0] < 2 or pixmap.shape[1] < 2
-    bx = np.empty(npts)
-    by = np.empty(npts)
-    tx = np.empty(npts)
-    ty = np.empty(npts)
-    qx = np.empty(4)
-    qy = np.empty(4)
-    ax = np.empty(12)
-    ay = np.empty(12)
-    bx2 = np.empty(12)
-    by2 = np.empty(12)
-    cx2 = np.empty(12)
-    cy2 = np.empty(12)
+    bx = work[1, :npts]
+    by = work[2, :npts]
+    tx = work[3, :npts]
+    ty = work[4, :npts]
+    small = work[5]  # 4 + 6 * 12 polygon buffers
+    qx = small[0:4]
+    qy = small[4:8]
+    ax = small[8:20]
+    ay = small[20:32]
+    bx2 = small[32:44]
+    by2 = small[44:56]
+    cx2 = small[56:68]
+    cy2 = small[68:80]
     last = -(1 << 40)
     for j in range(ymin, ymax + 1):
         kr = j - ymin
@@ -131,7 +143,7 @@ def _square_band(data, weight, pixmap, out_img, out_wht, use_ctx, out_ctx, ctx_b
         _fill_corner_row(pixmap, j + dh, xs, npts, tx, ty, degenerate)
         last = j
         for i in range(xmin, xmax + 1):
-            w = (weight[j, i] if weight.size else np.float32(1.0)) * wtscale
+            w = (weight[j, i] if weight is not None else np.float32(1.0)) * wtscale
             if not (w > 0.0 and w < np.inf):  # zero, NaN or inf weight: masked
                 continue
             kl = i - xmin if shared else 2 * (i - xmin)
@@ -184,10 +196,10 @@ def _square_band(data, weight, pixmap, out_img, out_wht, use_ctx, out_ctx, ctx_b
             d = np.float32(data[j, i] * dscale)
             if not math.isfinite(d):  # NaN/inf data: masked, never spread
                 continue
-            dqv = dq[j, i] if use_dq else 0
+            dqv = dq[j, i] if dq is not None else np.uint32(0)
             if ii0 == ii1 and jj0 == jj1:  # fast path: drop inside one output pixel
-                deposit(ii0, jj0, d, np.float32(w), out_img, out_wht, use_ctx, out_ctx,
-                        ctx_bit, n2, data2, j, i, out_img2, use_dq, dqv, out_dq)
+                deposit(ii0, jj0, d, np.float32(w), out_img, out_wht, out_ctx,
+                        ctx_bit, data2, j, i, out_img2, dqv, out_dq)
                 continue
             if ii1 - ii0 <= 1 and jj1 - jj0 <= 1:
                 # drop over at most 2x2 output pixels: three clipped areas and
@@ -209,8 +221,8 @@ def _square_band(data, weight, pixmap, out_img, out_wht, use_ctx, out_ctx, ctx_b
                         if area > tiny:
                             # roundoff never gives a pixel more than the whole drop
                             deposit(ii, jj, d, np.float32(min(area / jaco, 1.0) * w), out_img,
-                                    out_wht, use_ctx, out_ctx, ctx_bit, n2, data2, j, i,
-                                    out_img2, use_dq, dqv, out_dq)
+                                    out_wht, out_ctx, ctx_bit, data2, j, i,
+                                    out_img2, dqv, out_dq)
                 continue
             for ii in range(ia, ib + 1):
                 xl = ii - ii0 - 0.5
@@ -251,8 +263,8 @@ def _square_band(data, weight, pixmap, out_img, out_wht, use_ctx, out_ctx, ctx_b
                                               bx2, by2, cx2, cy2)
                     if area > 0.0:
                         dow = np.float32(area / jaco * w)
-                        deposit(ii, jj, d, dow, out_img, out_wht, use_ctx, out_ctx, ctx_bit,
-                                n2, data2, j, i, out_img2, use_dq, dqv, out_dq)
+                        deposit(ii, jj, d, dow, out_img, out_wht, out_ctx, ctx_bit,
+                                data2, j, i, out_img2, dqv, out_dq)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -267,11 +279,38 @@ def _lanczos(u, order):
     return math.sin(pu) / pu * math.sin(pu / order) / (pu / order)
 
 
+@njit(**_LOOP)
+def _lanczos_row(u0, step, order, out, n):
+    """``out[k] = L(u0 - k step)`` for k < n, L the Lanczos window of :func:`_lanczos`.
+
+    Four trigonometric calls per row instead of two per value: sin(pi u) and
+    sin(pi u / order) advance by angle-addition rotations (error ~1e-15).
+    """
+    a = math.pi * u0
+    sa, ca = math.sin(a), math.cos(a)
+    sb, cb = math.sin(a / order), math.cos(a / order)
+    da = math.pi * step
+    sda, cda = math.sin(da), math.cos(da)
+    sdb, cdb = math.sin(da / order), math.cos(da / order)
+    for k in range(n):
+        u = u0 - k * step
+        au = abs(u)
+        if au >= order:
+            out[k] = 0.0
+        elif au < 1e-12:
+            out[k] = 1.0
+        else:
+            pu = math.pi * u
+            out[k] = sa * sb * order / (pu * pu)
+        sa, ca = sa * cda - ca * sda, ca * cda + sa * sda
+        sb, cb = sb * cdb - cb * sdb, cb * cdb + sb * sdb
+
+
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")
-def _centred_band(code, data, weight, pixmap, out_img, out_wht, use_ctx, out_ctx, ctx_bit,
-                  data2, out_img2, use_dq, dq, out_dq, xmin, xmax, ymin, ymax,
+def _centred_band(code, data, weight, pixmap, out_img, out_wht, out_ctx, ctx_bit,
+                  data2, out_img2, dq, out_dq, xmin, xmax, ymin, ymax,
                   dscale, pscale_ratio, pixfrac, wtscale, band_lo, band_hi,
-                  row_lo, row_hi, hits):
+                  row_lo, row_hi, hits, work):
     """Kernels whose drop is centred on the mapped pixel centre (all but square).
 
     Inlined into one small wrapper per kernel (below) that passes a constant
@@ -279,7 +318,6 @@ def _centred_band(code, data, weight, pixmap, out_img, out_wht, use_ctx, out_ctx
     folded away.
     """
     nyo, nxo = out_img.shape
-    n2 = data2.shape[0]
     s = pscale_ratio
     p = pixfrac
     area_norm = 1.0
@@ -303,14 +341,14 @@ def _centred_band(code, data, weight, pixmap, out_img, out_wht, use_ctx, out_ctx
         sdp = s / p
     else:
         pfo = 0.0
-    sep_x = np.empty(128)
-    sep_y = np.empty(128)
+    sep_x = work[0]
+    sep_y = work[1]
     for j in range(ymin, ymax + 1):
         kr = j - ymin
         if row_lo[kr] > band_hi or row_hi[kr] < band_lo:
             continue
         for i in range(xmin, xmax + 1):
-            w = (weight[j, i] if weight.size else np.float32(1.0)) * wtscale
+            w = (weight[j, i] if weight is not None else np.float32(1.0)) * wtscale
             if not (w > 0.0 and w < np.inf):  # zero, NaN or inf weight: masked
                 continue
             ox = pixmap[j, i, 0]
@@ -345,11 +383,11 @@ def _centred_band(code, data, weight, pixmap, out_img, out_wht, use_ctx, out_ctx
             d = np.float32(data[j, i] * dscale)
             if not math.isfinite(d):  # NaN/inf data: masked, never spread
                 continue
-            dqv = dq[j, i] if use_dq else 0
+            dqv = dq[j, i] if dq is not None else np.uint32(0)
             if code == POINT:  # one output pixel: no footprint loops
                 if ja <= jb:
-                    deposit(ia, ja, d, np.float32(w), out_img, out_wht, use_ctx, out_ctx,
-                            ctx_bit, n2, data2, j, i, out_img2, use_dq, dqv, out_dq)
+                    deposit(ia, ja, d, np.float32(w), out_img, out_wht, out_ctx,
+                            ctx_bit, data2, j, i, out_img2, dqv, out_dq)
                 continue
             if code == TURBO and ii1 - ii0 <= 1 and jj1 - jj0 <= 1:
                 # box over at most 2x2 output pixels: its overlaps in closed form
@@ -366,27 +404,26 @@ def _centred_band(code, data, weight, pixmap, out_img, out_wht, use_ctx, out_ctx
                         if dx <= 0.0:
                             continue
                         deposit(ii, jj, d, np.float32(dx * dy * area_norm * w), out_img,
-                                out_wht, use_ctx, out_ctx, ctx_bit, n2, data2, j, i,
-                                out_img2, use_dq, dqv, out_dq)
+                                out_wht, out_ctx, ctx_bit, data2, j, i,
+                                out_img2, dqv, out_dq)
                 continue
             separable = ((code == GAUSSIAN or code == LANCZOS2 or code == LANCZOS3
                           or code == TURBO)
                          and ib - ia < sep_x.shape[0] and jb - ja < sep_y.shape[0])
             if separable:  # box overlap, exp and sinc are products of 1-D factors
+                if code == LANCZOS2 or code == LANCZOS3:
+                    _lanczos_row((ox - ia) * sdp, sdp, order, sep_x, ib - ia + 1)
+                    _lanczos_row((oy - ja) * sdp, sdp, order, sep_y, jb - ja + 1)
                 for ii in range(ia, ib + 1):
                     if code == TURBO:
                         sep_x[ii - ia] = max(0.0, min(ox + pfo, ii + 0.5) - max(ox - pfo, ii - 0.5))
                     elif code == GAUSSIAN:
                         sep_x[ii - ia] = math.exp(-((ox - ii) ** 2) * efac)
-                    else:
-                        sep_x[ii - ia] = _lanczos((ox - ii) * sdp, order)
                 for jj in range(ja, jb + 1):
                     if code == TURBO:
                         sep_y[jj - ja] = max(0.0, min(oy + pfo, jj + 0.5) - max(oy - pfo, jj - 0.5))
                     elif code == GAUSSIAN:
                         sep_y[jj - ja] = es * math.exp(-((oy - jj) ** 2) * efac)
-                    else:
-                        sep_y[jj - ja] = _lanczos((oy - jj) * sdp, order)
             for jj in range(ja, jb + 1):
                 for ii in range(ia, ib + 1):
                     if separable:
@@ -418,120 +455,96 @@ def _centred_band(code, data, weight, pixmap, out_img, out_wht, use_ctx, out_ctx
                     else:
                         dow = np.float32(_lanczos((ox - ii) * sdp, order)
                                          * _lanczos((oy - jj) * sdp, order) * w)
-                    deposit(ii, jj, d, dow, out_img, out_wht, use_ctx, out_ctx, ctx_bit,
-                            n2, data2, j, i, out_img2, use_dq, dqv, out_dq)
+                    deposit(ii, jj, d, dow, out_img, out_wht, out_ctx, ctx_bit,
+                            data2, j, i, out_img2, dqv, out_dq)
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def _turbo_band(data, weight, pixmap, out_img, out_wht, use_ctx, out_ctx, ctx_bit, data2,
-                out_img2, use_dq, dq, out_dq, xmin, xmax, ymin, ymax, dscale, pscale_ratio,
-                pixfrac, wtscale, band_lo, band_hi, row_lo, row_hi, hits):
-    _centred_band(TURBO, data, weight, pixmap, out_img, out_wht, use_ctx, out_ctx, ctx_bit,
-                  data2, out_img2, use_dq, dq, out_dq, xmin, xmax, ymin, ymax, dscale,
-                  pscale_ratio, pixfrac, wtscale, band_lo, band_hi, row_lo, row_hi, hits)
+@njit(**_LOOP)
+def _turbo_band(data, weight, pixmap, out_img, out_wht, out_ctx, ctx_bit, data2,
+                out_img2, dq, out_dq, xmin, xmax, ymin, ymax, dscale, pscale_ratio,
+                pixfrac, wtscale, band_lo, band_hi, row_lo, row_hi, hits, work):
+    _centred_band(TURBO, data, weight, pixmap, out_img, out_wht, out_ctx, ctx_bit,
+                  data2, out_img2, dq, out_dq, xmin, xmax, ymin, ymax, dscale,
+                  pscale_ratio, pixfrac, wtscale, band_lo, band_hi, row_lo, row_hi, hits, work)
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def _point_band(data, weight, pixmap, out_img, out_wht, use_ctx, out_ctx, ctx_bit, data2,
-                out_img2, use_dq, dq, out_dq, xmin, xmax, ymin, ymax, dscale, pscale_ratio,
-                pixfrac, wtscale, band_lo, band_hi, row_lo, row_hi, hits):
-    _centred_band(POINT, data, weight, pixmap, out_img, out_wht, use_ctx, out_ctx, ctx_bit,
-                  data2, out_img2, use_dq, dq, out_dq, xmin, xmax, ymin, ymax, dscale,
-                  pscale_ratio, pixfrac, wtscale, band_lo, band_hi, row_lo, row_hi, hits)
+@njit(**_LOOP)
+def _point_band(data, weight, pixmap, out_img, out_wht, out_ctx, ctx_bit, data2,
+                out_img2, dq, out_dq, xmin, xmax, ymin, ymax, dscale, pscale_ratio,
+                pixfrac, wtscale, band_lo, band_hi, row_lo, row_hi, hits, work):
+    _centred_band(POINT, data, weight, pixmap, out_img, out_wht, out_ctx, ctx_bit,
+                  data2, out_img2, dq, out_dq, xmin, xmax, ymin, ymax, dscale,
+                  pscale_ratio, pixfrac, wtscale, band_lo, band_hi, row_lo, row_hi, hits, work)
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def _gaussian_band(data, weight, pixmap, out_img, out_wht, use_ctx, out_ctx, ctx_bit, data2,
-                   out_img2, use_dq, dq, out_dq, xmin, xmax, ymin, ymax, dscale, pscale_ratio,
-                   pixfrac, wtscale, band_lo, band_hi, row_lo, row_hi, hits):
-    _centred_band(GAUSSIAN, data, weight, pixmap, out_img, out_wht, use_ctx, out_ctx,
-                  ctx_bit, data2, out_img2, use_dq, dq, out_dq, xmin, xmax, ymin, ymax,
+@njit(**_LOOP)
+def _gaussian_band(data, weight, pixmap, out_img, out_wht, out_ctx, ctx_bit, data2,
+                   out_img2, dq, out_dq, xmin, xmax, ymin, ymax, dscale, pscale_ratio,
+                   pixfrac, wtscale, band_lo, band_hi, row_lo, row_hi, hits, work):
+    _centred_band(GAUSSIAN, data, weight, pixmap, out_img, out_wht, out_ctx,
+                  ctx_bit, data2, out_img2, dq, out_dq, xmin, xmax, ymin, ymax,
                   dscale, pscale_ratio, pixfrac, wtscale, band_lo, band_hi, row_lo, row_hi,
-                  hits)
+                  hits, work)
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def _tophat_band(data, weight, pixmap, out_img, out_wht, use_ctx, out_ctx, ctx_bit, data2,
-                 out_img2, use_dq, dq, out_dq, xmin, xmax, ymin, ymax, dscale, pscale_ratio,
-                 pixfrac, wtscale, band_lo, band_hi, row_lo, row_hi, hits):
-    _centred_band(TOPHAT, data, weight, pixmap, out_img, out_wht, use_ctx, out_ctx, ctx_bit,
-                  data2, out_img2, use_dq, dq, out_dq, xmin, xmax, ymin, ymax, dscale,
-                  pscale_ratio, pixfrac, wtscale, band_lo, band_hi, row_lo, row_hi, hits)
+@njit(**_LOOP)
+def _tophat_band(data, weight, pixmap, out_img, out_wht, out_ctx, ctx_bit, data2,
+                 out_img2, dq, out_dq, xmin, xmax, ymin, ymax, dscale, pscale_ratio,
+                 pixfrac, wtscale, band_lo, band_hi, row_lo, row_hi, hits, work):
+    _centred_band(TOPHAT, data, weight, pixmap, out_img, out_wht, out_ctx, ctx_bit,
+                  data2, out_img2, dq, out_dq, xmin, xmax, ymin, ymax, dscale,
+                  pscale_ratio, pixfrac, wtscale, band_lo, band_hi, row_lo, row_hi, hits, work)
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def _lanczos2_band(data, weight, pixmap, out_img, out_wht, use_ctx, out_ctx, ctx_bit, data2,
-                   out_img2, use_dq, dq, out_dq, xmin, xmax, ymin, ymax, dscale, pscale_ratio,
-                   pixfrac, wtscale, band_lo, band_hi, row_lo, row_hi, hits):
-    _centred_band(LANCZOS2, data, weight, pixmap, out_img, out_wht, use_ctx, out_ctx,
-                  ctx_bit, data2, out_img2, use_dq, dq, out_dq, xmin, xmax, ymin, ymax,
+@njit(**_LOOP)
+def _lanczos2_band(data, weight, pixmap, out_img, out_wht, out_ctx, ctx_bit, data2,
+                   out_img2, dq, out_dq, xmin, xmax, ymin, ymax, dscale, pscale_ratio,
+                   pixfrac, wtscale, band_lo, band_hi, row_lo, row_hi, hits, work):
+    _centred_band(LANCZOS2, data, weight, pixmap, out_img, out_wht, out_ctx,
+                  ctx_bit, data2, out_img2, dq, out_dq, xmin, xmax, ymin, ymax,
                   dscale, pscale_ratio, pixfrac, wtscale, band_lo, band_hi, row_lo, row_hi,
-                  hits)
+                  hits, work)
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def _lanczos3_band(data, weight, pixmap, out_img, out_wht, use_ctx, out_ctx, ctx_bit, data2,
-                   out_img2, use_dq, dq, out_dq, xmin, xmax, ymin, ymax, dscale, pscale_ratio,
-                   pixfrac, wtscale, band_lo, band_hi, row_lo, row_hi, hits):
-    _centred_band(LANCZOS3, data, weight, pixmap, out_img, out_wht, use_ctx, out_ctx,
-                  ctx_bit, data2, out_img2, use_dq, dq, out_dq, xmin, xmax, ymin, ymax,
+@njit(**_LOOP)
+def _lanczos3_band(data, weight, pixmap, out_img, out_wht, out_ctx, ctx_bit, data2,
+                   out_img2, dq, out_dq, xmin, xmax, ymin, ymax, dscale, pscale_ratio,
+                   pixfrac, wtscale, band_lo, band_hi, row_lo, row_hi, hits, work):
+    _centred_band(LANCZOS3, data, weight, pixmap, out_img, out_wht, out_ctx,
+                  ctx_bit, data2, out_img2, dq, out_dq, xmin, xmax, ymin, ymax,
                   dscale, pscale_ratio, pixfrac, wtscale, band_lo, band_hi, row_lo, row_hi,
-                  hits)
+                  hits, work)
 
 
-@njit(cache=True, nogil=True, error_model="numpy", parallel=True)
-def run_builtin(code, data, weight, pixmap, out_img, out_wht, use_ctx, out_ctx, ctx_bit,
-                data2, out_img2, use_dq, dq, out_dq, xmin, xmax, ymin, ymax,
-                dscale, pscale_ratio, pixfrac, wtscale, row_lo, row_hi, edges):
-    """Run built-in kernel ``code`` over the output bands ``edges`` in parallel.
+#: The band function of every built-in kernel code.
+BAND_FUNCTIONS = {SQUARE: _square_band, TURBO: _turbo_band, POINT: _point_band,
+                  GAUSSIAN: _gaussian_band, TOPHAT: _tophat_band, LANCZOS2: _lanczos2_band,
+                  LANCZOS3: _lanczos3_band}
 
+def run_builtin(code, data, weight, pixmap, out_img, out_wht, out_ctx, ctx_bit, data2,
+                out_img2, dq, out_dq, xmin, xmax, ymin, ymax, dscale, pscale_ratio, pixfrac,
+                wtscale, row_lo, row_hi, edges):
+    """Run built-in kernel ``code`` over the output bands ``edges``, one thread per band.
+
+    The band functions release the GIL, so the bands run on separate cores.
+    ``weight``, ``out_ctx``, ``data2``/``out_img2`` and ``dq``/``out_dq`` may be
+    ``None`` (all ones / not wanted); numba compiles a loop without them.
     Returns the number of drops that reached the output, per input row.
     """
+    band = BAND_FUNCTIONS[code]
     nbands = edges.shape[0] - 1
-    nrows = ymax - ymin + 1
-    hits = np.zeros((nbands, nrows), np.int64)
-    for b in prange(nbands):
-        lo = edges[b]
-        hi = edges[b + 1] - 1
-        if hi < lo:
-            continue
-        if code == SQUARE:
-            _square_band(data, weight, pixmap, out_img, out_wht, use_ctx, out_ctx, ctx_bit,
-                         data2, out_img2, use_dq, dq, out_dq, xmin, xmax, ymin, ymax,
-                         dscale, pscale_ratio, pixfrac, wtscale, lo, hi,
-                         row_lo, row_hi, hits[b])
-        else:
-            h = hits[b]
-            if code == TURBO:
-                _turbo_band(data, weight, pixmap, out_img, out_wht, use_ctx, out_ctx, ctx_bit,
-                             data2, out_img2, use_dq, dq, out_dq, xmin, xmax, ymin, ymax,
-                             dscale, pscale_ratio, pixfrac, wtscale, lo, hi, row_lo, row_hi, h)
-            elif code == POINT:
-                _point_band(data, weight, pixmap, out_img, out_wht, use_ctx, out_ctx, ctx_bit,
-                             data2, out_img2, use_dq, dq, out_dq, xmin, xmax, ymin, ymax,
-                             dscale, pscale_ratio, pixfrac, wtscale, lo, hi, row_lo, row_hi, h)
-            elif code == GAUSSIAN:
-                _gaussian_band(data, weight, pixmap, out_img, out_wht, use_ctx, out_ctx,
-                                ctx_bit, data2, out_img2, use_dq, dq, out_dq, xmin, xmax, ymin,
-                                ymax, dscale, pscale_ratio, pixfrac, wtscale, lo, hi, row_lo,
-                                row_hi, h)
-            elif code == TOPHAT:
-                _tophat_band(data, weight, pixmap, out_img, out_wht, use_ctx, out_ctx, ctx_bit,
-                              data2, out_img2, use_dq, dq, out_dq, xmin, xmax, ymin, ymax,
-                              dscale, pscale_ratio, pixfrac, wtscale, lo, hi, row_lo, row_hi,
-                              h)
-            elif code == LANCZOS2:
-                _lanczos2_band(data, weight, pixmap, out_img, out_wht, use_ctx, out_ctx,
-                                ctx_bit, data2, out_img2, use_dq, dq, out_dq, xmin, xmax, ymin,
-                                ymax, dscale, pscale_ratio, pixfrac, wtscale, lo, hi, row_lo,
-                                row_hi, h)
-            else:
-                _lanczos3_band(data, weight, pixmap, out_img, out_wht, use_ctx, out_ctx,
-                                ctx_bit, data2, out_img2, use_dq, dq, out_dq, xmin, xmax, ymin,
-                                ymax, dscale, pscale_ratio, pixfrac, wtscale, lo, hi, row_lo,
-                                row_hi, h)
-    total = np.zeros(nrows, np.int64)
-    for b in range(nbands):
-        for k in range(nrows):
-            total[k] += hits[b, k]
-    return total
+    hits = np.zeros((nbands, ymax - ymin + 1), np.int64)
+    # scratch per band: corner rows of the square kernel (2 points per pixel
+    # + 1), the separable factors of the others (128) and polygon buffers (80)
+    nwork = max(2 * (xmax - xmin + 1) + 2, 128)
+
+    def run_band(b: int) -> None:
+        lo = int(edges[b])
+        hi = int(edges[b + 1]) - 1
+        if hi >= lo:
+            band(data, weight, pixmap, out_img, out_wht, out_ctx, ctx_bit, data2, out_img2,
+                 dq, out_dq, xmin, xmax, ymin, ymax, dscale, pscale_ratio, pixfrac, wtscale,
+                 lo, hi, row_lo, row_hi, hits[b], np.empty((_WORK_ROWS, nwork)))
+
+    run_parts(run_band, nbands)
+    return hits.sum(axis=0)

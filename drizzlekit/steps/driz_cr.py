@@ -79,11 +79,7 @@ def qderiv(image: np.ndarray, border: str = "nearest") -> np.ndarray:
     a = np.asarray(image, dtype=np.float64)
     if a.ndim != 2:
         raise ShapeError(f"image must be 2-D, got shape {a.shape}")
-    if border == "reference":
-        neighbours = _shifted_reference(a)
-    elif border == "nearest":
-        neighbours = _shifted_nearest(a)
-    else:
+    if border not in ("nearest", "reference"):
         raise ParameterError(f"border must be 'nearest' or 'reference', got {border!r}")
     return _qderiv_loop(a, border == "reference")
 

@@ -1,0 +1,68 @@
+"""Run GIL-free numba loops on several cores with plain Python threads.
+
+The compiled loops of drizzlekit (drizzle bands, blot rows) are ``nogil``
+functions that write disjoint parts of their outputs. Running them from a
+small thread pool gives the same parallelism as ``numba.prange`` without a
+``parallel=True`` compilation (seconds of JIT per signature) and lets the
+loops be compiled without numba's reference counting (see
+:mod:`drizzlekit.kernels.builtin`). The number of threads follows
+``numba.get_num_threads()``, so ``NUMBA_NUM_THREADS`` and
+``numba.set_num_threads`` keep working.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable
+
+import numba
+
+_POOL: ThreadPoolExecutor | None = None
+_LOCK = threading.Lock()
+
+
+def num_threads() -> int:
+    """Threads to use: numba's current setting (at least 1)."""
+    return max(1, int(numba.get_num_threads()))
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _POOL
+    with _LOCK:
+        if _POOL is None:
+            _POOL = ThreadPoolExecutor(max_workers=max(8, os.cpu_count() or 1),
+                                       thread_name_prefix="drizzlekit")
+        return _POOL
+
+
+def run_parts(task: Callable[[int], None], nparts: int, nworkers: int | None = None) -> None:
+    """Call ``task(k)`` for every ``k < nparts`` on ``nworkers`` threads.
+
+    ``nworkers`` defaults to ``nparts``; with fewer workers than parts each
+    worker takes the next undone part (dynamic load balancing). Exceptions
+    raised by a task propagate to the caller once every worker has stopped,
+    so no thread is left writing into the outputs.
+    """
+    nworkers = min(nparts, nparts if nworkers is None else max(1, nworkers))
+    if nworkers <= 1:
+        for k in range(nparts):
+            task(k)
+        return
+    parts = iter(range(nparts))
+    lock = threading.Lock()
+
+    def worker() -> None:
+        while True:
+            with lock:
+                k = next(parts, None)
+            if k is None:
+                return
+            task(k)
+
+    futures = [_pool().submit(worker) for _ in range(nworkers)]
+    errors = [f.exception() for f in futures]
+    for err in errors:
+        if err is not None:
+            raise err
