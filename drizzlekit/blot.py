@@ -31,6 +31,7 @@ import numbers
 import numpy as np
 from numba import njit
 
+from ._jit import LOOP_OPTIONS
 from ._threads import num_threads, run_parts
 from .exceptions import DtypeError, InputError, ShapeError, UnknownKernelError
 
@@ -56,10 +57,9 @@ _SINC_MINOFF = 0.001
 #: Output pixel count above which the parallel path is used by default.
 _PARALLEL_MIN_PIXELS = 1 << 16
 
-#: Options of the per-pixel loops: compiled without numba's reference counting
-#: (they allocate nothing; see :mod:`drizzlekit.kernels.builtin` for the cost
-#: of the incref/decref pairs numba otherwise puts around every array call).
-_LOOP = dict(cache=True, nogil=True, _nrt=False)
+#: Options of the per-pixel loops (no allocation, no reference counting; see
+#: :mod:`drizzlekit._jit`). blot keeps numba's default Python error model.
+_LOOP = dict(LOOP_OPTIONS, error_model="python")
 
 
 # --------------------------------------------------------------------------

@@ -43,3 +43,12 @@ def test_an_exception_in_a_part_reaches_the_caller_after_all_parts_stop():
     with pytest.raises(ValueError, match="part 1 failed"):
         run_parts(task, 4, nworkers=2)
     assert 1 not in finished and len(finished) >= 1
+
+
+def test_the_per_pixel_loops_are_compiled_without_reference_counting():
+    """The installed numba has the option the loops' speed depends on (see
+    drizzlekit._jit); if a numba release drops it the loops still work, slower,
+    and this test says why."""
+    from drizzlekit._jit import LOOP_OPTIONS, NRT_FREE
+
+    assert NRT_FREE and LOOP_OPTIONS["_nrt"] is False

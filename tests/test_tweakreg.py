@@ -306,3 +306,23 @@ def test_astrodrizzle_applies_tweakreg_shift_file(work):
             b = np.array(res[k].wcs[c].all_pix2world(x.ravel(), y.ravel(), 0))
             assert np.max(_sep_pixels(a[0], a[1], b[0], b[1])) < 1e-3
     assert [open(f, "rb").read() for f in files] == before
+
+
+def test_expand_refcat_writes_the_growing_reference_catalog(work):
+    files, _ = work
+    res = tweakreg(files, searchrad=1.0, expand_refcat=True, enforce_user_order=True)
+    assert res.statuses == ["REFERENCE", "SUCCESS", "SUCCESS"]
+    written = res.written["cumulative_refcat"]
+    assert written == ["cumulative_sky_refcat_sim01.coo", "cumulative_sky_refcat_sim02.coo"]
+    first, second = (np.loadtxt(f, comments="#", ndmin=2) for f in written)
+    n_ref = sum(len(c) for c in res.catalogs[0])
+    # each file holds the previous catalog plus the newly added, unmatched sources
+    assert n_ref < len(first) < len(second)
+    np.testing.assert_array_equal(second[:len(first)], first)
+    for k, table in ((1, first), (2, second)):
+        ra, dec = res[k].refcat_sky
+        np.testing.assert_allclose(table[:, 0], ra, atol=1e-11)
+        np.testing.assert_allclose(table[:, 1], dec, atol=1e-11)
+    # without expand_refcat nothing of the kind is written
+    plain = tweakreg(files, searchrad=1.0)
+    assert "cumulative_refcat" not in plain.written and plain[1].refcat_sky is None

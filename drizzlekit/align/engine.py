@@ -135,6 +135,10 @@ class AlignResult:
         Match-fit cycles.
     fit : LinearFit or None
         The full fit result.
+    refcat_sky : tuple of two ndarray or None
+        With ``expand_refcat``: RA and Dec (degrees) of the whole reference
+        catalog after this image's unmatched sources were added (what
+        TweakReg writes as ``cumulative_sky_refcat_<image>.coo``).
     """
 
     name: str
@@ -173,6 +177,7 @@ class AlignResult:
     fraction_matched: float = 0.0
     iterations: int = 0
     fit: LinearFit | None = None
+    refcat_sky: tuple | None = None
 
     @property
     def succeeded(self) -> bool:
@@ -327,6 +332,7 @@ def align_wcs(images, refcat=None, *, fitgeometry: str = _D["fitgeometry"],
         log.info("align_wcs: %s", res.summary())
         if p["expand_refcat"] and res.succeeded:
             _expand(ref, imgs[k], res)
+            res.refcat_sky = (ref.ra.copy(), ref.dec.copy())
     return results
 
 

@@ -19,8 +19,9 @@ and defaults (the ``tweakreg`` :class:`~drizzlekit.params.ParamSpec`):
    (:func:`drizzlekit.io.wcs_update.updatehdr`, atomic); ``shiftfile`` writes
    ``outshifts`` and the reference WCS ``outwcs``; ``writecat`` the chip
    catalogs (``<rootname>_sci<N>_xy_catalog.coo`` in the current directory;
-   removed again with ``clean``); ``headerlet`` a headerlet file per image;
-   ``runfile`` a log of the run.
+   removed again with ``clean``); ``expand_refcat`` the reference catalog as
+   it grew after each aligned image (``cumulative_sky_refcat_<rootname>.coo``);
+   ``headerlet`` a headerlet file per image; ``runfile`` a log of the run.
 
 Images the engine cannot align get a ``'FAILED: <reason>'`` status and keep
 their WCS; nothing is written into their headers. Plots (``see2dplot``,
@@ -530,6 +531,17 @@ def _write_outputs(out: TweakRegResult, images: list[_Image], p: dict, rootname)
             written["outwcs"] = [os.fspath(p["outwcs"])]
             path = wu.write_shiftfile(p["outshifts"], rows, refimage=os.fspath(p["outwcs"]))
             written["shiftfile"] = [path]
+
+    # the reference catalog as it grew (expand_refcat), one file per aligned image
+    if p["expand_refcat"]:
+        cumulative = []
+        for img, r in zip(images, out.results):
+            if r.refcat_sky is not None:
+                root = os.path.basename(rootname(img.filename))
+                cumulative.append(wu.write_sky_catalog(
+                    f"cumulative_sky_refcat_{root}.coo", *r.refcat_sky,
+                    source=f"the reference catalog after adding {img.name}"))
+        written["cumulative_refcat"] = cumulative
 
     # headerlets
     if p["headerlet"]:

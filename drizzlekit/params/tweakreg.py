@@ -27,7 +27,8 @@ _PARAMS = [
     _P("refimage", "", "path", "Reference image whose catalog and WCS define the reference frame "
        "(empty: use a reference catalog or pick an input image)", section="input"),
     _P("expand_refcat", False, "bool", "Add the unmatched sources of each aligned image to the "
-       "reference catalog before aligning the next image", section="input"),
+       "reference catalog before aligning the next image (each stage written as "
+       "cumulative_sky_refcat_<image>.coo)", section="input"),
     _P("enforce_user_order", True, "bool", "Align in the order given (first image is the "
        "reference); if off, start from the image with the largest overlap", section="input"),
     _P("exclusions", "", "path", "File listing, per image and chip, DS9 region files or FITS masks "
