@@ -37,6 +37,17 @@ def _pool() -> ThreadPoolExecutor:
         return _POOL
 
 
+def _forget_pool_after_fork() -> None:
+    """A forked child has none of the parent's worker threads: start afresh."""
+    global _POOL, _LOCK
+    _POOL = None
+    _LOCK = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool_after_fork)
+
+
 def run_parts(task: Callable[[int], None], nparts: int, nworkers: int | None = None) -> None:
     """Call ``task(k)`` for every ``k < nparts`` on ``nworkers`` threads.
 

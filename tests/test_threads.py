@@ -52,3 +52,25 @@ def test_the_per_pixel_loops_are_compiled_without_reference_counting():
     from drizzlekit._jit import LOOP_OPTIONS, NRT_FREE
 
     assert NRT_FREE and LOOP_OPTIONS["_nrt"] is False
+
+
+def test_a_forked_child_process_still_runs_parts():
+    """Worker threads do not survive fork(); the child must not wait for them."""
+    import multiprocessing as mp
+
+    run_parts(lambda k: None, 2)  # the parent's pool exists now
+    ctx = mp.get_context("fork")
+    with ctx.Pool(1) as pool:
+        assert pool.apply_async(_parts_in_child).get(timeout=30) == [0, 1]
+
+
+def _parts_in_child():
+    done = []
+    lock = threading.Lock()
+
+    def task(k):
+        with lock:
+            done.append(k)
+
+    run_parts(task, 2)  # as many parts as the parent left idle workers
+    return sorted(done)
