@@ -326,3 +326,22 @@ def test_expand_refcat_writes_the_growing_reference_catalog(work):
     # without expand_refcat nothing of the kind is written
     plain = tweakreg(files, searchrad=1.0)
     assert "cumulative_refcat" not in plain.written and plain[1].refcat_sky is None
+
+
+def test_headerlets_are_written_and_attached_to_the_aligned_images(work):
+    files, _ = work
+    res = tweakreg(files, searchrad=1.0, headerlet=True, wcsname="TWEAK")
+    assert res.written["headerlets"] == [f"sim{k:02d}_hlet.fits" for k in range(3)]
+    assert res.written["attached"] == files
+    for k, f in enumerate(files):
+        (hlet,) = wu.read_attached_headerlets(f)
+        assert hlet[0].header["HDRNAME"] == f"sim{k:02d}_TWEAK"
+        w = wu.read_wcs(hlet, ("SIPWCS", 1))
+        x, y = np.array([5.0, 200.0]), np.array([7.0, 150.0])
+        np.testing.assert_allclose(w.all_pix2world(x, y, 0),
+                                   res[k].wcs[0].all_pix2world(x, y, 0), rtol=0, atol=1e-10)
+        with fits.open(f) as h:  # the header itself was not updated (updatehdr=False)
+            assert h[("SCI", 1)].header.get("WCSNAME") != "TWEAK"
+    kept = tweakreg(files, searchrad=1.0, headerlet=True, attach=False, clobber=True)
+    assert "attached" not in kept.written
+    assert all(len(wu.read_attached_headerlets(f)) == 1 for f in files)

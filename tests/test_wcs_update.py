@@ -257,3 +257,46 @@ def test_headerlet(two_chip_file, tmp_path):
         assert len(h) == 3 and h[2].header["EXTNAME"] == "SIPWCS"
     with pytest.raises(InputFileError, match="clobber"):
         wu.write_headerlet(path, two_chip_file, wcss, hdrname="H1", wcsname="TWEAK")
+
+
+def test_attach_headerlet_appends_an_hdrlet_extension_and_keeps_the_rest(two_chip_file,
+                                                                         tmp_path):
+    wcss = [_shifted(c.wcs) for c in read_exposure(two_chip_file).chips]
+    path = wu.write_headerlet(tmp_path / "h.fits", two_chip_file, wcss, hdrname="H1",
+                              wcsname="TWEAK")
+    with fits.open(two_chip_file) as before:
+        n_before = len(before)
+        data_before = [None if h.data is None else h.data.copy() for h in before]
+        headers_before = [h.header.copy() for h in before]
+    assert wu.attach_headerlet(two_chip_file, path) == 1
+    with fits.open(two_chip_file) as after:
+        assert len(after) == n_before + 1
+        assert after[-1].header["EXTNAME"] == "HDRLET" and after[-1].header["HDRNAME"] == "H1"
+        assert after[-1].header["XTENSION"] == "HDRLET"
+        for k in range(n_before):  # the image itself is untouched
+            assert after[k].header == headers_before[k]
+            if data_before[k] is not None:
+                np.testing.assert_array_equal(after[k].data, data_before[k])
+    (hlet,) = wu.read_attached_headerlets(two_chip_file)
+    assert hlet[0].header["HDRNAME"] == "H1" and hlet[0].header["DESTIM"] == "sim00"
+    for k, w in enumerate(wcss, 1):  # the aligned WCS travels inside the extension
+        got = wu.read_wcs(hlet, ("SIPWCS", k))
+        x, y = _grid(w)
+        np.testing.assert_allclose(got.all_pix2world(x, y, 0), w.all_pix2world(x, y, 0),
+                                   rtol=0, atol=1e-10)
+
+
+def test_attaching_the_same_headerlet_twice_is_refused_and_changes_nothing(two_chip_file,
+                                                                          tmp_path):
+    wcss = [c.wcs for c in read_exposure(two_chip_file).chips]
+    path = wu.write_headerlet(tmp_path / "h.fits", two_chip_file, wcss, hdrname="H1",
+                              wcsname="TWEAK")
+    wu.attach_headerlet(two_chip_file, path)
+    raw = open(two_chip_file, "rb").read()
+    listing = sorted(os.listdir(os.path.dirname(two_chip_file)))
+    with pytest.raises(InputFileError, match="'H1' is already attached"):
+        wu.attach_headerlet(two_chip_file, path)
+    with pytest.raises(InputFileError, match="not found"):
+        wu.attach_headerlet(two_chip_file, tmp_path / "missing.fits")
+    assert open(two_chip_file, "rb").read() == raw
+    assert sorted(os.listdir(os.path.dirname(two_chip_file))) == listing  # no temporaries

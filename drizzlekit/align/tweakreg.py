@@ -21,7 +21,8 @@ and defaults (the ``tweakreg`` :class:`~drizzlekit.params.ParamSpec`):
    catalogs (``<rootname>_sci<N>_xy_catalog.coo`` in the current directory;
    removed again with ``clean``); ``expand_refcat`` the reference catalog as
    it grew after each aligned image (``cumulative_sky_refcat_<rootname>.coo``);
-   ``headerlet`` a headerlet file per image; ``runfile`` a log of the run.
+   ``headerlet`` a headerlet file per image (with ``attach`` also appended to
+   the image as an ``HDRLET`` extension, atomically); ``runfile`` a log of the run.
 
 Images the engine cannot align get a ``'FAILED: <reason>'`` status and keep
 their WCS; nothing is written into their headers. Plots (``see2dplot``,
@@ -556,10 +557,11 @@ def _write_outputs(out: TweakRegResult, images: list[_Image], p: dict, rootname)
                 hdrname=p["hdrname"] or f"{root}_{p['wcsname']}", wcsname=p["wcsname"],
                 author=p["author"], descrip=p["descrip"], catalog=p["catalog"],
                 history=p["history"], clobber=p["clobber"]))
-        if p["attach"]:
-            log.warning("tweakreg: attaching headerlets to the images is not supported; "
-                        "stand-alone headerlet files were written")
         written["headerlets"] = hlets
+        if p["attach"]:
+            for k, path in zip(ok, hlets):
+                wu.attach_headerlet(images[k].filename, path)
+            written["attached"] = [images[k].filename for k in ok]
 
     if p["clean"] and catfiles:
         for f in catfiles:

@@ -789,3 +789,63 @@ def write_headerlet(path: str | os.PathLike, filename: str, chip_wcs: Sequence[W
     with atomic_path(path) as tmp:
         fits.HDUList(hdus).writeto(tmp)
     return path
+
+
+def attach_headerlet(filename: str | os.PathLike, headerlet: str | os.PathLike) -> int:
+    """Append a headerlet file to an image as an ``HDRLET`` extension, atomically.
+
+    The headerlet is embedded whole, uncompressed, the way STScI's headerlet
+    extensions carry it (astropy's :class:`~astropy.io.fits.FitsHDU`
+    encapsulation with ``XTENSION = 'HDRLET'``, ``EXTNAME = 'HDRLET'``, the
+    next free ``EXTVER`` and the headerlet's ``HDRNAME`` and ``WCSNAME``).
+    The image is rewritten through a temporary file; on any error it is left
+    byte-identical.
+
+    Returns
+    -------
+    int
+        The ``EXTVER`` of the new extension.
+
+    Raises
+    ------
+    drizzlekit.exceptions.InputFileError
+        Missing or unreadable image or headerlet, or a headerlet with the
+        same ``HDRNAME`` already attached.
+    """
+    filename = os.fspath(filename)
+    hlet = _open_full(os.fspath(headerlet))
+    try:
+        hdrname = str(hlet[0].header.get("HDRNAME", "")).strip()
+        hdul = _open_full(filename)
+        try:
+            present = [h for h in hdul
+                       if str(h.header.get("EXTNAME", "")).strip().upper() == "HDRLET"]
+            if any(str(h.header.get("HDRNAME", "")).strip() == hdrname for h in present):
+                raise InputFileError(f"{filename}: a headerlet named '{hdrname}' is already "
+                                     "attached")
+            extver = 1 + max((int(h.header.get("EXTVER", 1) or 1) for h in present), default=0)
+            hdu = fits.FitsHDU.fromhdulist(hlet, compress=False)
+            hdu.header["XTENSION"] = "HDRLET"
+            hdu.header["EXTNAME"] = ("HDRLET", "a headerlet (an encapsulated FITS file)")
+            hdu.header["EXTVER"] = extver
+            hdu.header["HDRNAME"] = hdrname
+            hdu.header["WCSNAME"] = str(hlet[0].header.get("WCSNAME", ""))
+            hdul.append(hdu)
+            with atomic_path(filename) as tmp:
+                _write_hdulist(hdul, tmp, filename)
+        finally:
+            hdul.close()
+    finally:
+        hlet.close()
+    log.info("%s: headerlet '%s' attached as HDRLET,%d", filename, hdrname, extver)
+    return extver
+
+
+def read_attached_headerlets(filename: str | os.PathLike) -> list[fits.HDUList]:
+    """The headerlets attached to an image (``HDRLET`` extensions), in file order."""
+    hdul = _open_full(os.fspath(filename))
+    try:
+        return [fits.HDUList.fromstring(np.asarray(h.data, np.uint8).tobytes()) for h in hdul
+                if str(h.header.get("EXTNAME", "")).strip().upper() == "HDRLET"]
+    finally:
+        hdul.close()
