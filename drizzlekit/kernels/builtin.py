@@ -522,6 +522,7 @@ BAND_FUNCTIONS = {SQUARE: _square_band, TURBO: _turbo_band, POINT: _point_band,
                   GAUSSIAN: _gaussian_band, TOPHAT: _tophat_band, LANCZOS2: _lanczos2_band,
                   LANCZOS3: _lanczos3_band}
 
+
 def run_builtin(code, data, weight, pixmap, out_img, out_wht, out_ctx, ctx_bit, data2,
                 out_img2, dq, out_dq, xmin, xmax, ymin, ymax, dscale, pscale_ratio, pixfrac,
                 wtscale, row_lo, row_hi, edges):
