@@ -68,6 +68,7 @@ from .exceptions import (DrizzlekitError, InputError, InputFileError, NoOverlapE
 from .io.bits import dq_to_mask
 from .io.fits_input import Chip, Exposure, read_exposure
 from .io.inputs import InputItem, expand_inputs, output_filename, rootname
+from .pixmap_store import PixmapStore
 
 __all__ = [
     "AstrodrizzleResult",
@@ -99,7 +100,8 @@ STEPS = (
 )
 
 #: Pixel maps are kept between steps (drizzle separate, blot, final drizzle) while
-#: their total size stays below this (bytes; 8 bytes per chip pixel, see _PixmapStore).
+#: their total size stays below this (bytes; 8 bytes per chip pixel, see
+#: :mod:`drizzlekit.pixmap_store`).
 PIXMAP_CACHE_BYTES = 512 * 2 ** 20
 
 #: Parameters accepted for drizzlepac compatibility that have no effect here.
@@ -653,40 +655,6 @@ def _same_frame(a: WCS, b: WCS) -> bool:
             and list(a.wcs.ctype) == list(b.wcs.ctype))
 
 
-class _PixmapStore:
-    """A pixel map kept compactly between steps: float32 residuals from its affine part.
-
-    ``pixmap = origin + i * ax + j * ay + residual``, the affine part through
-    three corners; the residual (the distortion, a few pixels) is stored in
-    float32, so the decoded map differs from the original by ~1e-6 pixel at
-    most, far below the error of the ``stepsize`` interpolation itself.
-    """
-
-    def __init__(self, pm: np.ndarray):
-        ny, nx = pm.shape[:2]
-        self.origin = np.array(pm[0, 0], dtype=np.float64)
-        self.ax = (pm[0, -1] - self.origin) / max(nx - 1, 1)
-        self.ay = (pm[-1, 0] - self.origin) / max(ny - 1, 1)
-        self.residual = np.empty(pm.shape, np.float32)
-        for k in range(2):
-            np.subtract(pm[..., k], self._affine(k), out=self.residual[..., k],
-                        casting="same_kind")
-        self.nbytes = self.residual.nbytes
-
-    def _affine(self, k: int, out=None) -> np.ndarray:
-        ny, nx = self.residual.shape[:2]
-        return np.add.outer(self.ay[k] * np.arange(ny, dtype=np.float64),
-                            self.origin[k] + self.ax[k] * np.arange(nx, dtype=np.float64),
-                            out=out)
-
-    def decode(self) -> np.ndarray:
-        out = np.empty(self.residual.shape, np.float64)
-        for k in range(2):
-            self._affine(k, out=out[..., k])
-            out[..., k] += self.residual[..., k]
-        return out
-
-
 def _pixmap(res: AstrodrizzleResult, e: int, chip: Chip, frame: WCS) -> np.ndarray:
     """Chip -> frame pixel map, kept (compactly) while the cache has room."""
     from .pixmap import calc_pixmap
@@ -698,7 +666,7 @@ def _pixmap(res: AstrodrizzleResult, e: int, chip: Chip, frame: WCS) -> np.ndarr
     step = res.params["stepsize"] or None
     pm = calc_pixmap(_chip_wcs(res, chip), frame, shape=chip.shape, stepsize=step)
     if res._pixmap_bytes + pm.nbytes // 2 <= PIXMAP_CACHE_BYTES and np.isfinite(pm).all():
-        store = _PixmapStore(pm)
+        store = PixmapStore(pm)
         res._pixmaps[key] = store
         res._pixmap_bytes += store.nbytes
         return store.decode()  # the same numbers in every step
