@@ -345,3 +345,16 @@ def test_headerlets_are_written_and_attached_to_the_aligned_images(work):
     kept = tweakreg(files, searchrad=1.0, headerlet=True, attach=False, clobber=True)
     assert "attached" not in kept.written
     assert all(len(wu.read_attached_headerlets(f)) == 1 for f in files)
+
+
+@pytest.mark.parametrize("clobber, message", [(False, "headerlet file exists"),
+                                              (True, "is already attached")])
+def test_a_headerlet_that_cannot_be_written_stops_the_run_before_any_input_changes(
+        work, clobber, message):
+    files, _ = work
+    tweakreg(files, searchrad=1.0, headerlet=True, updatehdr=True)
+    before = [open(f, "rb").read() for f in files]
+    with pytest.raises(InputFileError, match=message):
+        tweakreg(files, searchrad=1.0, headerlet=True, updatehdr=True, reusename=True,
+                 clobber=clobber)
+    assert [open(f, "rb").read() for f in files] == before

@@ -485,10 +485,40 @@ def _run(input, p: dict) -> TweakRegResult:
     return out
 
 
+def _headerlet_targets(images: list[_Image], p: dict, rootname,
+                       ok: list[int]) -> list[tuple[int, str, str]]:
+    """(image index, headerlet file, HDRNAME) of every headerlet to write."""
+    targets = []
+    for k in ok:
+        root = rootname(images[k].filename)
+        path = p["hdrfile"] if (not _blank(p["hdrfile"]) and len(ok) == 1) \
+            else f"{root}_hlet.fits"
+        targets.append((k, os.fspath(path), p["hdrname"] or f"{root}_{p['wcsname']}"))
+    return targets
+
+
+def _check_headerlets(targets: list[tuple[int, str, str]], images: list[_Image],
+                      p: dict) -> None:
+    """Refuse, before any input is touched, headerlets that could not be written."""
+    from ..io import wcs_update as wu
+
+    for k, path, hdrname in targets:
+        if os.path.exists(path) and not p["clobber"]:
+            raise InputFileError(f"{path}: headerlet file exists (set clobber=True to "
+                                 "replace it); nothing was written")
+        if p["attach"] and hdrname in wu.attached_headerlet_names(images[k].filename):
+            raise InputFileError(f"{images[k].filename}: a headerlet named '{hdrname}' is "
+                                 "already attached (choose another hdrname or wcsname); "
+                                 "nothing was written")
+
+
 def _write_outputs(out: TweakRegResult, images: list[_Image], p: dict, rootname) -> None:
     from ..io import wcs_update as wu
 
     written = out.written
+    ok = [k for k, r in enumerate(out.results) if r.status in ("SUCCESS", "REFERENCE")]
+    targets = _headerlet_targets(images, p, rootname, ok) if p["headerlet"] else []
+    _check_headerlets(targets, images, p)  # before anything is written
     # catalogs
     catfiles = []
     if p["writecat"]:
@@ -500,7 +530,6 @@ def _write_outputs(out: TweakRegResult, images: list[_Image], p: dict, rootname)
         written["catalogs"] = catfiles
 
     # header updates
-    ok = [k for k, r in enumerate(out.results) if r.status in ("SUCCESS", "REFERENCE")]
     if p["updatehdr"]:
         failed = [images[k].filename for k, r in enumerate(out.results)
                   if r.status.startswith("FAILED")]
@@ -545,23 +574,19 @@ def _write_outputs(out: TweakRegResult, images: list[_Image], p: dict, rootname)
         written["cumulative_refcat"] = cumulative
 
     # headerlets
-    if p["headerlet"]:
+    if targets:
         hlets = []
-        for k in ok:
+        for k, path, hdrname in targets:
             img, r = images[k], out.results[k]
-            root = rootname(img.filename)
-            path = p["hdrfile"] if (not _blank(p["hdrfile"]) and len(ok) == 1) \
-                else f"{root}_hlet.fits"
             hlets.append(wu.write_headerlet(
-                path, img.filename, _as_list(r.wcs),
-                hdrname=p["hdrname"] or f"{root}_{p['wcsname']}", wcsname=p["wcsname"],
+                path, img.filename, _as_list(r.wcs), hdrname=hdrname, wcsname=p["wcsname"],
                 author=p["author"], descrip=p["descrip"], catalog=p["catalog"],
                 history=p["history"], clobber=p["clobber"]))
         written["headerlets"] = hlets
         if p["attach"]:
-            for k, path in zip(ok, hlets):
+            for (k, _, _), path in zip(targets, hlets):
                 wu.attach_headerlet(images[k].filename, path)
-            written["attached"] = [images[k].filename for k in ok]
+            written["attached"] = [images[k].filename for k, _, _ in targets]
 
     if p["clean"] and catfiles:
         for f in catfiles:

@@ -841,6 +841,19 @@ def attach_headerlet(filename: str | os.PathLike, headerlet: str | os.PathLike) 
     return extver
 
 
+def attached_headerlet_names(filename: str | os.PathLike) -> list[str]:
+    """``HDRNAME`` of every headerlet attached to an image (headers only are read)."""
+    filename = os.fspath(filename)
+    try:
+        with fits.open(filename) as hdul:
+            return [str(h.header.get("HDRNAME", "")).strip() for h in hdul
+                    if str(h.header.get("EXTNAME", "")).strip().upper() == "HDRLET"]
+    except FileNotFoundError:
+        raise InputFileError(f"{filename}: file not found") from None
+    except OSError as exc:
+        raise InputFileError(f"{filename}: cannot read the FITS file ({exc})") from None
+
+
 def read_attached_headerlets(filename: str | os.PathLike) -> list[fits.HDUList]:
     """The headerlets attached to an image (``HDRLET`` extensions), in file order."""
     hdul = _open_full(os.fspath(filename))
