@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Callable
 
 import numba
@@ -52,9 +52,11 @@ def run_parts(task: Callable[[int], None], nparts: int, nworkers: int | None = N
     """Call ``task(k)`` for every ``k < nparts`` on ``nworkers`` threads.
 
     ``nworkers`` defaults to ``nparts``; with fewer workers than parts each
-    worker takes the next undone part (dynamic load balancing). Exceptions
-    raised by a task propagate to the caller once every worker has stopped,
-    so no thread is left writing into the outputs.
+    worker takes the next undone part (dynamic load balancing). An exception
+    raised by a task stops the workers from starting further parts and
+    propagates to the caller once every worker has stopped, so no thread is
+    left writing into the outputs. The same holds for an interrupt (Ctrl-C in
+    a notebook) while the caller waits.
     """
     nworkers = min(nparts, nparts if nworkers is None else max(1, nworkers))
     if nworkers <= 1:
@@ -63,17 +65,29 @@ def run_parts(task: Callable[[int], None], nparts: int, nworkers: int | None = N
         return
     parts = iter(range(nparts))
     lock = threading.Lock()
+    stop = threading.Event()
 
     def worker() -> None:
-        while True:
+        while not stop.is_set():
             with lock:
                 k = next(parts, None)
             if k is None:
                 return
-            task(k)
+            try:
+                task(k)
+            except BaseException:
+                stop.set()
+                raise
 
-    futures = [_pool().submit(worker) for _ in range(nworkers)]
-    errors = [f.exception() for f in futures]
+    futures = []
+    try:
+        for _ in range(nworkers):
+            futures.append(_pool().submit(worker))
+        errors = [f.exception() for f in futures]
+    except BaseException:  # interrupted while waiting: let the running parts end first
+        stop.set()
+        wait(futures)
+        raise
     for err in errors:
         if err is not None:
             raise err

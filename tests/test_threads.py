@@ -34,15 +34,26 @@ def test_parts_run_on_more_than_one_thread():
 
 def test_an_exception_in_a_part_reaches_the_caller_after_all_parts_stop():
     finished = []
+    started = []
+    gate = threading.Event()
 
     def task(k):
+        started.append(k)
+        if k == 0:
+            gate.wait(10)  # still running when part 1 fails
+            finished.append(k)
+            return
         if k == 1:
-            raise ValueError("part 1 failed")
+            try:
+                raise ValueError("part 1 failed")
+            finally:
+                gate.set()
         finished.append(k)
 
     with pytest.raises(ValueError, match="part 1 failed"):
-        run_parts(task, 4, nworkers=2)
-    assert 1 not in finished and len(finished) >= 1
+        run_parts(task, 40, nworkers=2)
+    assert finished == [0]  # the running part ended before the call returned
+    assert len(started) < 40  # no new parts were started after the failure
 
 
 def test_the_per_pixel_loops_are_compiled_without_reference_counting():
@@ -111,3 +122,24 @@ def test_drizzle_and_blot_from_several_user_threads_equal_serial_runs():
     for a, b in zip(serial, results):
         for x, y in zip(a, b):
             np.testing.assert_array_equal(x, y)
+
+
+def test_an_interrupt_while_waiting_lets_the_running_parts_finish_first():
+    """Ctrl-C in a notebook: run_parts re-raises only after no part is writing any more."""
+    import signal
+    import time
+
+    started, finished = [], []
+
+    def task(k):
+        started.append(k)
+        if k == 0:
+            signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)  # Ctrl-C now
+            time.sleep(0.5)
+        else:
+            time.sleep(0.1)
+        finished.append(k)
+
+    with pytest.raises(KeyboardInterrupt):
+        run_parts(task, 8, nworkers=2)
+    assert 0 in finished and sorted(finished) == sorted(started)  # nothing left running
