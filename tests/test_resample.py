@@ -151,6 +151,34 @@ def test_tile_equals_the_cut_of_the_full_grid():
 
 @pytest.mark.parametrize("kernel", ["square", "turbo", "point", "gaussian", "tophat",
                                     "lanczos3"])
+@pytest.mark.parametrize("scale, pixfrac", [(1.0, 1.0), (0.3, 1.5), (2.5, 0.5)])
+def test_small_regions_in_the_middle_equal_the_cut_of_the_full_grid(kernel, scale, pixfrac):
+    """A preview-sized region cuts the input on every side (only the columns and rows
+    that can reach it are drizzled): every value equals the full-grid result."""
+    shape = (70, 90)
+    data = random_image(shape, seed=9)
+    weight = random_image(shape, seed=10, low=0.2, high=1.0)
+    n_full = int(140 / scale) + 80
+    pm = distorted_pixmap(shape, scale=scale, rot_deg=23, offset=(n_full / 2, n_full / 2 + 3))
+    full = dk.Drizzle(kernel=kernel, out_shape=(n_full, n_full))
+    full.add_image(data, exptime=1.0, pixmap=pm, pixfrac=pixfrac, weight_map=weight,
+                   pixel_scale_ratio=scale)
+    assert pm.min() > 5 and pm.max() < full.out_wht.shape[0] - 5  # all inside the full grid
+    corner = pm[3, 4]  # a region at the image's edge, one at its centre, one beside it
+    centre = pm[35, 45]
+    for (x, y), n in [(corner, 9), (centre, 13), (centre + [11.0, -7.0], 24)]:
+        x0, y0 = int(x) - n // 2, int(y) - n // 2
+        region = dk.Drizzle(kernel=kernel, out_shape=(n, n + 3))
+        region.add_image(data, exptime=1.0, pixmap=pm - np.array([x0, y0], float),
+                         pixfrac=pixfrac, weight_map=weight, pixel_scale_ratio=scale)
+        cut = (slice(y0, y0 + n), slice(x0, x0 + n + 3))
+        np.testing.assert_array_equal(region.out_wht, full.out_wht[cut])
+        np.testing.assert_array_equal(region.out_img, full.out_img[cut])
+        np.testing.assert_array_equal(region.out_ctx[0], full.out_ctx[0][cut])
+
+
+@pytest.mark.parametrize("kernel", ["square", "turbo", "point", "gaussian", "tophat",
+                                    "lanczos3"])
 def test_output_bands_on_threads_give_bit_identical_results(kernel, monkeypatch):
     """Bands on 3 threads (more than this machine's cores) == one serial band,
     with weights, DQ, context and a variance plane all in use."""

@@ -66,7 +66,7 @@ import numpy as np
 from .._threads import num_threads
 from ..exceptions import UnknownKernelError
 from . import builtin as _b
-from ._common import band_limits
+from ._common import band_limits, border_inside, column_limits
 
 __all__ = ["Kernel", "DrizzleJob", "get_kernel", "register_kernel", "available_kernels",
            "unregister_kernel"]
@@ -174,11 +174,22 @@ def _builtin_runner(code: int) -> Callable[[DrizzleJob], tuple[int, int]]:
                                             job.ymax, margin, job.out_img.shape[0], nbands)
         use_dq = job.dq is not None and job.out_dq is not None
         use_var = job.data2.shape[0] > 0
+        # only the columns that can reach the output (cheap previews and tiles)
+        ny_out, nx_out = job.out_img.shape
+        if border_inside(job.pixmap, job.xmin, job.xmax, job.ymin, job.ymax, ny_out, nx_out):
+            x0, x1 = job.xmin, job.xmax
+        else:
+            x0, x1 = column_limits(job.pixmap, job.xmin, job.xmax, job.ymin, job.ymax, margin,
+                                   ny_out, nx_out, float(job.pixfrac))
+        if x0 > x1:
+            ncols = job.xmax - job.xmin + 1
+            nrows = job.ymax - job.ymin + 1
+            return ncols * nrows, nrows
         hits = _b.run_builtin(
             code, job.data, job.weight, job.pixmap, job.out_img, job.out_wht, job.out_ctx,
             np.int32(job.ctx_bit), job.data2 if use_var else None,
             job.out_img2 if use_var else None, job.dq if use_dq else None,
-            job.out_dq if use_dq else None, job.xmin, job.xmax, job.ymin, job.ymax,
+            job.out_dq if use_dq else None, x0, x1, job.ymin, job.ymax,
             float(job.dscale), float(job.pixel_scale_ratio), float(job.pixfrac),
             float(job.wtscale), row_lo, row_hi, edges)
         ncols = job.xmax - job.xmin + 1

@@ -194,3 +194,66 @@ def band_limits(pixmap, xmin, xmax, ymin, ymax, margin, out_ny, nbands):
         edges[b] = out_ny
         b += 1
     return row_lo, row_hi, edges
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def column_limits(pixmap, xmin, xmax, ymin, ymax, margin, out_ny, out_nx, pixfrac):
+    """The input columns whose drops can reach the output, as ``(lo, hi)`` (lo > hi: none).
+
+    A pixel can reach the output only if its mapped centre lies within the
+    output grid widened by ``margin`` (the kernel's reach, output pixels) plus
+    ``(1 + pixfrac)`` times the largest distance between neighbouring mapped
+    centres (the extent of a ``square`` drop, measured on the pixmap itself).
+    Skipping the other columns changes no output value; it makes drizzling a
+    small output region (a live preview, a tile) cheap. NaN positions are
+    ignored; the result is widened by one column each side.
+    """
+    ny = pixmap.shape[0]
+    nx = pixmap.shape[1]
+    step = 0.0  # largest neighbour-to-neighbour distance along either axis
+    for r in range(ymin, ymax + 1):
+        for c in range(xmin, xmax + 1):
+            x = pixmap[r, c, 0]
+            y = pixmap[r, c, 1]
+            if c + 1 < nx:
+                d = max(abs(pixmap[r, c + 1, 0] - x), abs(pixmap[r, c + 1, 1] - y))
+                if d > step:
+                    step = d
+            if r + 1 < ny:
+                d = max(abs(pixmap[r + 1, c, 0] - x), abs(pixmap[r + 1, c, 1] - y))
+                if d > step:
+                    step = d
+    reach = margin + (1.0 + pixfrac) * step
+    lo = xmax + 1
+    hi = xmin - 1
+    for r in range(ymin, ymax + 1):
+        for c in range(xmin, xmax + 1):
+            x = pixmap[r, c, 0]
+            y = pixmap[r, c, 1]
+            if (x > -0.5 - reach and x < out_nx - 0.5 + reach
+                    and y > -0.5 - reach and y < out_ny - 0.5 + reach):
+                if c < lo:
+                    lo = c
+                if c > hi:
+                    hi = c
+    if lo > hi:
+        return lo, hi
+    return max(lo - 1, xmin), min(hi + 1, xmax)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def border_inside(pixmap, xmin, xmax, ymin, ymax, out_ny, out_nx):
+    """True when every pixel on the border of the input box maps inside the output grid.
+
+    For a continuous pixel map the whole box then lands inside the output
+    (the usual full-frame drizzle), and :func:`column_limits` would keep every
+    column: the caller skips it. NaN on the border gives False.
+    """
+    for r in range(ymin, ymax + 1):
+        step = 1 if r == ymin or r == ymax else max(xmax - xmin, 1)
+        for c in range(xmin, xmax + 1, step):
+            x = pixmap[r, c, 0]
+            y = pixmap[r, c, 1]
+            if not (x > -0.5 and x < out_nx - 0.5 and y > -0.5 and y < out_ny - 0.5):
+                return False
+    return True
