@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 import warnings
 from pathlib import Path
 
@@ -47,20 +46,11 @@ def make_chips(shape=(512, 1024), n_exposures=4):
     return chips
 
 
-def _median_ms(fn, repeats):
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return 1e3 * float(np.median(times))
-
-
 def run(repeats=7, sizes=(256, 512), kernels=("square", "turbo", "lanczos3")):
     import drizzle.resample as dr
     import drizzle.utils as du
-    from astropy.wcs import WCS
 
+    from benchmarks.bench_core import _median_time
     from drizzlekit.outwcs import make_output_wcs
     from drizzlekit.steps.drizzle_steps import drizzle_chips
     from widgets.drizzle_panel import preview_frame
@@ -86,13 +76,12 @@ def run(repeats=7, sizes=(256, 512), kernels=("square", "turbo", "lanczos3")):
 
             run_dk()  # numba caches
             t_dk, t_dr = [], []
-            for _ in range(repeats):
-                t_dr.append(_median_ms(run_dr, 1))
-                t_dk.append(_median_ms(run_dk, 1))
-            m_dk, m_dr = float(np.median(t_dk)), float(np.median(t_dr))
+            for _ in range(repeats):  # alternate the libraries
+                t_dr.append(_median_time(run_dr, 1))
+                t_dk.append(_median_time(run_dk, 1))
+            m_dk, m_dr = (1e3 * float(np.median(t)) for t in (t_dk, t_dr))
             rows.append(dict(preview=size, kernel=kernel, drizzle_ms=m_dr, drizzlekit_ms=m_dk,
                              ratio=m_dr / m_dk, updates_per_s=1e3 / m_dk))
-    assert isinstance(region, WCS)
     return rows, len(chips), chips[0].shape
 
 

@@ -20,13 +20,18 @@ from ._threads import num_threads, run_parts
 __all__ = ["PixmapStore"]
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _affine(origin, ax, ay, i, j, k):  # pragma: no cover - compiled
+    """Coordinate ``k`` of the affine part at input pixel (j, i)."""
+    return ay[k] * j + (origin[k] + ax[k] * i)
+
+
 @njit(**LOOP_OPTIONS)
 def _encode_rows(pm, origin, ax, ay, residual, j0, j1):  # pragma: no cover - compiled
     for j in range(j0, j1):
         for i in range(pm.shape[1]):
             for k in range(2):
-                affine = ay[k] * j + (origin[k] + ax[k] * i)
-                residual[j, i, k] = np.float32(pm[j, i, k] - affine)
+                residual[j, i, k] = np.float32(pm[j, i, k] - _affine(origin, ax, ay, i, j, k))
 
 
 @njit(**LOOP_OPTIONS)
@@ -34,8 +39,7 @@ def _decode_rows(residual, origin, ax, ay, out, j0, j1):  # pragma: no cover - c
     for j in range(j0, j1):
         for i in range(residual.shape[1]):
             for k in range(2):
-                affine = ay[k] * j + (origin[k] + ax[k] * i)
-                out[j, i, k] = affine + np.float64(residual[j, i, k])
+                out[j, i, k] = _affine(origin, ax, ay, i, j, k) + np.float64(residual[j, i, k])
 
 
 def _by_rows(loop, ny: int) -> None:
