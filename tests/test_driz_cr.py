@@ -236,3 +236,24 @@ def test_numba_box_sum_equals_mirror_padded_cumsum(shape, box):
 
     mask = np.random.default_rng(7).random(shape) < 0.6
     np.testing.assert_array_equal(_box_sum(mask, *box), box_sum_numpy(mask, *box))
+
+
+@pytest.mark.parametrize("g, bg, rn2", [(1.0, 0.0, 0.0), (2.0, 35.0, 25.0)])
+def test_numba_thresholds_equal_numpy_rendering(g, bg, rn2):
+    from drizzlekit.steps.driz_cr import _threshold_loop, _thresholds_numpy
+
+    rng = np.random.default_rng(4)
+    y, x = np.indices((67, 81), dtype=float)
+    blot = 100.0 + 0.5 * x + 0.2 * y  # a smooth model
+    sci = blot + rng.normal(0, 10, blot.shape)
+    sci[rng.integers(0, 67, 40), rng.integers(0, 81, 40)] += 400.0  # cosmic rays
+    sci[5, 7] = np.nan
+    blot[9, 11] = -250.0  # negative model: |blot + bg| in the noise
+    deriv = qderiv(blot)
+    args = (sci, blot, deriv, g, bg, rn2, 1.2, 3.5, 0.7, 3.0)
+    ok1, fail2 = _threshold_loop(*args)
+    ref1, ref2 = _thresholds_numpy(*args)
+    np.testing.assert_array_equal(ok1, ref1)
+    np.testing.assert_array_equal(fail2, ref2)
+    assert ok1[5, 7] and not fail2[5, 7]  # NaN is never a cosmic ray
+    assert 0 < np.count_nonzero(~ok1) and 0 < np.count_nonzero(fail2)

@@ -32,6 +32,8 @@ reference's crmask files use 1 = good).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit
 
@@ -191,6 +193,38 @@ def _cte_ok(good: np.ndarray, ctegrow: int, cte_dir: int) -> np.ndarray:
 
 
 # -- detection -------------------------------------------------------------------------
+@njit(cache=True, nogil=True)
+def _threshold_loop(sci, blot, deriv, g, bg, rn2, scale1, snr1, scale2, snr2):
+    """The two tests of spec §9.2 in one pass (see :func:`_thresholds_numpy`).
+
+    ``ok1``: ``|sci - blot| <= scale1 * deriv + snr1 * noise`` (NaN counts as
+    ok); ``fail2``: ``|sci - blot| > scale2 * deriv + snr2 * noise``, with
+    ``noise = sqrt(g |blot + bg| + rn2) / g``.
+    """
+    ny, nx = sci.shape
+    ok1 = np.empty((ny, nx), np.bool_)
+    fail2 = np.empty((ny, nx), np.bool_)
+    for r in range(ny):
+        for c in range(nx):
+            b = blot[r, c]
+            noise = math.sqrt(g * abs(b + bg) + rn2) / g
+            diff = abs(sci[r, c] - b)
+            d = np.float64(deriv[r, c])
+            ok1[r, c] = not (diff > scale1 * d + snr1 * noise)
+            fail2[r, c] = diff > scale2 * d + snr2 * noise
+    return ok1, fail2
+
+
+def _thresholds_numpy(sci, blot, deriv, g, bg, rn2, scale1, snr1, scale2, snr2):
+    """Plain-numpy rendering of :func:`_threshold_loop` (the test oracle)."""
+    deriv = np.asarray(deriv, np.float64)
+    noise = np.sqrt(g * np.abs(blot + bg) + rn2) / g
+    diff = np.abs(sci - blot)
+    with np.errstate(invalid="ignore"):
+        return (~(diff > scale1 * deriv + snr1 * noise),
+                diff > scale2 * deriv + snr2 * noise)
+
+
 def _check_inputs(sci, blot, snr, scale, grow, ctegrow, cte_dir):
     sci, blot = np.asarray(sci, dtype=np.float64), np.asarray(blot, dtype=np.float64)
     if sci.ndim != 2:
@@ -263,14 +297,11 @@ def driz_cr(sci: np.ndarray, blot: np.ndarray, *, snr=(3.5, 3.0), scale=(1.2, 0.
     if compat and not gain > 0:
         raise ParameterError(f"gain must be > 0, got {gain}")
     border = deriv_border or ("reference" if compat else "nearest")
-    deriv = qderiv(blot, border).astype(np.float64)
+    deriv = qderiv(blot, border)
     g = float(gain) if compat else 1.0
-    bg = background if (compat or not sky_in_model) else 0.0
-    noise = np.sqrt(g * np.abs(blot + bg) + rdnoise ** 2) / g
-    diff = np.abs(sci - blot)
-    with np.errstate(invalid="ignore"):
-        ok1 = ~(diff > scale[0] * deriv + snr[0] * noise)
-        fail2 = diff > scale[1] * deriv + snr[1] * noise
+    bg = float(background) if (compat or not sky_in_model) else 0.0
+    ok1, fail2 = _threshold_loop(sci, blot, deriv, g, bg, float(rdnoise) ** 2, scale[0],
+                                 snr[0], scale[1], snr[1])
     good = ~(fail2 & (_box_sum(ok1, 3, 3) < 9))
     good_grow = _box_sum(good, grow, grow) >= grow * grow
     if ctegrow > 0 and cte_dir != 0:
