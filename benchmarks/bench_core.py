@@ -144,6 +144,29 @@ print(json.dumps(dict(base_mb=base, peak_mb=peak, warm_s=warm, first_s=first, se
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def bench_jit_per_kernel(kernels=("square", "turbo", "point", "gaussian", "tophat",
+                                   "lanczos2", "lanczos3")) -> dict:
+    """Seconds of numba compilation for each kernel's first call, in a fresh process
+    with an empty cache (kernels compiled one after the other, in this order)."""
+    code = f"""
+import json, time
+import numpy as np
+from drizzlekit import Drizzle
+pm = np.dstack(np.indices((4, 4), dtype=float)[::-1])
+out = {{}}
+for k in {list(kernels)!r}:
+    t0 = time.perf_counter()
+    Drizzle(kernel=k, out_shape=(8, 8)).add_image(np.ones((4, 4), np.float32), exptime=1.0,
+                                                  pixmap=pm)
+    out[k] = time.perf_counter() - t0
+print(json.dumps(out))
+"""
+    env = dict(os.environ, NUMBA_CACHE_DIR=tempfile.mkdtemp(prefix="dk-numba-"))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=env, check=True, cwd=str(ROOT))
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def bench_memory_and_jit(small=False, kernel="square"):
     rows = []
     dr_mem = _child_memory("drizzle", kernel, small)
@@ -186,6 +209,9 @@ def main(argv=None):
         print(f"{r['what']:28s} {r['drizzle_s']:10.3f} {r['drizzlekit_s']:13.3f} "
               f"{r['ratio']:7.2f} {r['mpix_per_s']:8.1f}")
     extra = bench_memory_and_jit(small=args.small)
+    jit = bench_jit_per_kernel()
+    extra.append(dict(what="numba JIT of each kernel's first call (empty cache, in order)",
+                      **{k: round(v, 2) for k, v in jit.items()}))
     print()
     for r in extra:
         print(", ".join(f"{k}={v:.2f}" if isinstance(v, float) else f"{k}={v}"
