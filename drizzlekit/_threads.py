@@ -91,3 +91,17 @@ def run_parts(task: Callable[[int], None], nparts: int, nworkers: int | None = N
     for err in errors:
         if err is not None:
             raise err
+
+
+def run_row_blocks(loop: Callable[[int, int], None], nrows: int, nparts: int | None = None,
+                   nworkers: int | None = None) -> None:
+    """Call ``loop(j0, j1)`` on ``nparts`` contiguous row blocks covering ``0..nrows``.
+
+    ``nparts`` defaults to :func:`num_threads`; ``nworkers`` as in :func:`run_parts`.
+    """
+    nparts = max(1, min(nrows, num_threads() if nparts is None else nparts))
+
+    def part(b: int) -> None:
+        loop((b * nrows) // nparts, ((b + 1) * nrows) // nparts)
+
+    run_parts(part, nparts, nworkers)

@@ -32,7 +32,7 @@ import numpy as np
 from numba import njit
 
 from ._jit import LOOP_OPTIONS
-from ._threads import num_threads, run_parts
+from ._threads import num_threads, run_row_blocks
 from .exceptions import DtypeError, InputError, ShapeError, UnknownKernelError
 
 __all__ = ["blot_image", "INTERPOLANTS"]
@@ -593,18 +593,15 @@ def blot_image(
         use_par = bool(parallel)
     log.debug("blot_image: %s, %s -> %s, parallel=%s", INTERPOLANTS[code], data32.shape,
               out_shape, use_par)
-    # a few bands per thread balance rows that fall off the image (cheap fills)
-    nbands = min(out_shape[0], 8 * nthreads) if use_par else 1
     nscratch = max(16, 2 * order + 2)
 
-    def blot_band(b: int) -> None:
-        j0 = (b * out_shape[0]) // nbands
-        j1 = ((b + 1) * out_shape[0]) // nbands
+    def blot_rows(j0: int, j1: int) -> None:
         _blot_rows(data32, pmap, target, j0, j1, code, fill, scale, scl, order, aux,
                    _LUT_DELTA, compat, np.empty(nscratch), np.empty(nscratch))
 
-    if npix:
-        run_parts(blot_band, nbands, nworkers=nthreads)
+    if npix:  # a few blocks per thread balance rows that fall off the image (cheap fills)
+        run_row_blocks(blot_rows, out_shape[0], 8 * nthreads if use_par else 1,
+                       nworkers=nthreads)
     if target is not result:
         result[...] = target
     return result

@@ -28,13 +28,13 @@ import math
 import operator
 import warnings
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 from numba import njit
 
+from drizzlekit._threads import num_threads, run_parts
 from drizzlekit.exceptions import DtypeError, InputError, ShapeError
 
 __all__ = ["calc_pixmap", "decode_context", "estimate_pixel_scale_ratio"]
@@ -347,27 +347,9 @@ class _Mapper:
                 xy[:, 1] = np.repeat(ys[r0:r1], nx)
                 mapper(xy, flat[r0 * nx : r1 * nx])
 
-        nthreads = min(_num_threads(), len(starts)) if self._threadable else 1
-        if nthreads <= 1:
-            run_blocks(starts, self._map)
-            return
+        nthreads = min(num_threads(), len(starts)) if self._threadable else 1
         mappers = [self._map] + [_Mapper(*copy.deepcopy(self._pair))._map for _ in range(nthreads - 1)]
-        with ThreadPoolExecutor(max_workers=nthreads) as pool:
-            futures = [
-                pool.submit(run_blocks, starts[k::nthreads], mappers[k]) for k in range(nthreads)
-            ]
-            for future in futures:
-                future.result()
-
-
-def _num_threads() -> int:
-    """Threads for the exact FITS-WCS evaluation: numba's setting (NUMBA_NUM_THREADS)."""
-    try:
-        import numba
-
-        return max(1, int(numba.get_num_threads()))
-    except Exception:  # noqa: BLE001 - numba threading layer unavailable
-        return 1
+        run_parts(lambda k: run_blocks(starts[k::nthreads], mappers[k]), nthreads)
 
 
 # ---------------------------------------------------------------------------

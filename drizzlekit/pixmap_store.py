@@ -15,7 +15,7 @@ import numpy as np
 from numba import njit
 
 from ._jit import LOOP_OPTIONS
-from ._threads import num_threads, run_parts
+from ._threads import run_row_blocks
 
 __all__ = ["PixmapStore"]
 
@@ -42,16 +42,6 @@ def _decode_rows(residual, origin, ax, ay, out, j0, j1):  # pragma: no cover - c
                 out[j, i, k] = _affine(origin, ax, ay, i, j, k) + np.float64(residual[j, i, k])
 
 
-def _by_rows(loop, ny: int) -> None:
-    """Run ``loop(j0, j1)`` over row blocks of an image with ``ny`` rows, on all threads."""
-    nparts = max(1, min(ny, num_threads()))
-
-    def part(b: int) -> None:
-        loop((b * ny) // nparts, ((b + 1) * ny) // nparts)
-
-    run_parts(part, nparts)
-
-
 class PixmapStore:
     """A pixel map (``(ny, nx, 2)`` float64, finite) stored as affine part + float32 residual.
 
@@ -68,14 +58,14 @@ class PixmapStore:
         self.ax = (pm[0, -1] - self.origin) / max(nx - 1, 1)
         self.ay = (pm[-1, 0] - self.origin) / max(ny - 1, 1)
         self.residual = np.empty(pm.shape, np.float32)
-        _by_rows(lambda j0, j1: _encode_rows(pm, self.origin, self.ax, self.ay,
-                                             self.residual, j0, j1), ny)
+        run_row_blocks(lambda j0, j1: _encode_rows(pm, self.origin, self.ax, self.ay,
+                                                   self.residual, j0, j1), ny)
         #: Bytes held.
         self.nbytes = self.residual.nbytes
 
     def decode(self) -> np.ndarray:
         """The pixel map, float64 ``(ny, nx, 2)`` (a new array on every call)."""
         out = np.empty(self.residual.shape, np.float64)
-        _by_rows(lambda j0, j1: _decode_rows(self.residual, self.origin, self.ax, self.ay,
-                                             out, j0, j1), out.shape[0])
+        run_row_blocks(lambda j0, j1: _decode_rows(self.residual, self.origin, self.ax,
+                                                   self.ay, out, j0, j1), out.shape[0])
         return out

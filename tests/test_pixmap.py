@@ -175,7 +175,7 @@ def test_exact_row_blocks_match_single_call(monkeypatch):
     ref = dutils.calc_pixmap(w, out, shape=(97, 301))
     np.testing.assert_allclose(ours, ref, rtol=0, atol=1e-10)
     # blocks spread over threads (each with its own WCS copies): same numbers
-    monkeypatch.setattr(pm, "_num_threads", lambda: 3)
+    monkeypatch.setattr(pm, "num_threads", lambda: 3)
     np.testing.assert_array_equal(calc_pixmap(w, out, shape=(97, 301)), ours)
 
 

@@ -27,7 +27,7 @@ def test_decode_is_within_a_micro_pixel_and_repeatable(real_pixmap):
 
 def test_decode_equals_the_formula_on_several_threads(real_pixmap, monkeypatch):
     """origin + i ax + j ay + float32 residual, the same numbers on 1 or 3 threads."""
-    import drizzlekit.pixmap_store as ps
+    import drizzlekit._threads as threads
 
     store = PixmapStore(real_pixmap)
     ny, nx = real_pixmap.shape[:2]
@@ -38,7 +38,7 @@ def test_decode_equals_the_formula_on_several_threads(real_pixmap, monkeypatch):
                                       (real_pixmap[..., k] - affine).astype(np.float32))
         np.testing.assert_array_equal(store.decode()[..., k],
                                       affine + store.residual[..., k].astype(np.float64))
-    monkeypatch.setattr(ps, "num_threads", lambda: 3)
+    monkeypatch.setattr(threads, "num_threads", lambda: 3)
     np.testing.assert_array_equal(PixmapStore(real_pixmap).decode(), store.decode())
 
 
