@@ -10,7 +10,7 @@ from .exceptions import *  # noqa: F401,F403
 from .kernels import available_kernels, get_kernel, register_kernel  # noqa: F401
 from .resample import Drizzle  # noqa: F401
 
-__version__ = "0.1.0"
+__version__ = "0.2.0.dev0"
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 

@@ -1,0 +1,33 @@
+"""Project furniture: licence, version, typing marker, citation."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import tomllib
+from pathlib import Path
+
+import drizzlekit
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_one_version_source():
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert "version" not in pyproject["project"]
+    assert pyproject["project"]["dynamic"] == ["version"]
+    assert importlib.metadata.version("drizzlekit") == drizzlekit.__version__
+
+
+def test_licence_is_an_spdx_string_with_a_file():
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert pyproject["project"]["license"] == "BSD-3-Clause"
+    assert "BSD 3-Clause" in (ROOT / "LICENSE").read_text()
+
+
+def test_typed_and_citable():
+    assert (Path(drizzlekit.__file__).parent / "py.typed").exists()
+    cff = (ROOT / "CITATION.cff").read_text()
+    assert "10.1086/338393" in cff  # Fruchter & Hook 2002
+    assert f"version: {drizzlekit.__version__}" in cff
+    release = drizzlekit.__version__.split(".dev")[0]
+    assert f"## {release}" in (ROOT / "CHANGELOG.md").read_text()
