@@ -29,6 +29,7 @@ def __getattr__(name):
         "astrodrizzle": ("drizzlekit.pipeline", "astrodrizzle"),
         "tweakreg": ("drizzlekit.align.tweakreg", "tweakreg"),
         "make_output_wcs": ("drizzlekit.outwcs", "make_output_wcs"),
+        "reproject_drizzle": ("drizzlekit.reprojection", "reproject_drizzle"),
     }
     if name in lazy:
         import importlib
