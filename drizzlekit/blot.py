@@ -27,6 +27,7 @@ import functools
 import logging
 import math
 import numbers
+import warnings
 
 import numpy as np
 from numba import njit
@@ -446,15 +447,49 @@ def _interp_code(interp) -> int:
 # --------------------------------------------------------------------------
 # Public API
 # --------------------------------------------------------------------------
+_DEPRECATED_ARG = object()  # marks drizzle's deprecated positional slots as "not given"
+
+
+def _apply_deprecated(pix_ratio, exptime, output_pixel_shape, iscale, interp):
+    """drizzle 3.0.0's deprecated blot arguments: same warnings, same meaning."""
+    if isinstance(interp, str) and interp.strip().lower() in ("lan3", "lan5"):
+        new = interp.strip().lower().replace("lan", "lanczos")
+        warnings.warn(f"Interpolation method '{interp}' is deprecated (as in drizzle); "
+                      f"use '{new}' instead.", DeprecationWarning, stacklevel=3)
+        interp = new
+    if pix_ratio is not _DEPRECATED_ARG:
+        warnings.warn("Argument 'pix_ratio' is deprecated (as in drizzle 2.2.0); use "
+                      "iscale=1.0 / pix_ratio**2 instead.", DeprecationWarning, stacklevel=3)
+        ratio = _real_scalar(pix_ratio, "pix_ratio")
+        iscale = _real_scalar(iscale, "iscale") / (ratio * ratio)
+    if exptime is not _DEPRECATED_ARG:
+        warnings.warn("Argument 'exptime' is deprecated (as in drizzle 2.2.0); use "
+                      "iscale=exptime instead.", DeprecationWarning, stacklevel=3)
+        iscale = _real_scalar(iscale, "iscale") * _real_scalar(exptime, "exptime")
+    shape = None
+    if output_pixel_shape is not _DEPRECATED_ARG:
+        warnings.warn("Argument 'output_pixel_shape' is deprecated (as in drizzle 2.2.0): "
+                      "the output shape is the pixmap's.", DeprecationWarning, stacklevel=3)
+        try:
+            shape = tuple(int(n) for n in output_pixel_shape)[::-1]
+        except (TypeError, ValueError):
+            raise InputError("output_pixel_shape must be two integers (nx, ny), got "
+                             f"{output_pixel_shape!r}") from None
+    return iscale, interp, shape
+
+
 def blot_image(
     data,
     pixmap,
+    pix_ratio=_DEPRECATED_ARG,
+    exptime=_DEPRECATED_ARG,
+    output_pixel_shape=_DEPRECATED_ARG,
     out_img: np.ndarray | None = None,
     fillval: float | None = 0.0,
     iscale: float = 1.0,
     interp: str = "poly5",
-    sinscl: float = 1.0,
     *,
+    sinscl: float = 1.0,
     parallel: bool | None = None,
     compat: bool = False,
 ) -> np.ndarray:
@@ -470,6 +505,11 @@ def blot_image(
         ``(x, y) = pixmap[j, i]`` in ``data`` at which to interpolate
         (pixels; pixel ``k`` is centred on ``k``). Coordinates are rounded to
         float32, as in drizzle.
+    pix_ratio, exptime, output_pixel_shape : optional, deprecated
+        drizzle 3.0.0's deprecated positional slots, accepted with the same
+        ``DeprecationWarning`` and meaning: ``iscale`` is divided by
+        ``pix_ratio**2`` and multiplied by ``exptime``; ``output_pixel_shape``
+        ``(nx, ny)`` must equal the pixmap's shape.
     out_img : numpy.ndarray of float32, shape (Ny, Nx), optional
         Array to fill in place (any memory layout; it may even be ``data``
         itself). A new C-contiguous array is allocated when omitted.
@@ -481,8 +521,9 @@ def blot_image(
         e.g. ``EXPTIME / s**2`` in AstroDrizzle's blot step.
     interp : str, optional
         ``"nearest"``, ``"linear"``, ``"poly3"``, ``"poly5"`` (default),
-        ``"sinc"``, ``"lanczos3"`` or ``"lanczos5"``.
-    sinscl : float, optional
+        ``"sinc"``, ``"lanczos3"`` or ``"lanczos5"`` (drizzle's deprecated
+        ``"lan3"``/``"lan5"`` are accepted with a ``DeprecationWarning``).
+    sinscl : float, optional, keyword-only
         Scale of the sinc offsets (``interp="sinc"`` only; > 0): the offsets
         from the nearest pixel are multiplied by ``sinscl`` before the sinc
         weights are computed, so ``sinscl=1`` is the plain tapered sinc.
@@ -558,9 +599,14 @@ def blot_image(
     >>> out[0, 2], out[0, 6], out[0, 7]             # x = 3.5, 7.5 (last column), 8.5 (off)
     (np.float32(7.0), np.float32(14.0), np.float32(-1.0))
     """
+    iscale, interp, dep_shape = _apply_deprecated(pix_ratio, exptime, output_pixel_shape,
+                                                  iscale, interp)
     code = _interp_code(interp)
     data32 = _check_data(data)
     pmap = _check_pixmap(pixmap)
+    if dep_shape is not None and dep_shape != pmap.shape[:2]:
+        raise ShapeError(f"output_pixel_shape {dep_shape[::-1]} (nx, ny) does not match the "
+                         f"pixmap's {pmap.shape[1::-1]}")
     if fillval is None:
         fillval = 0.0
     fill = _real_scalar(fillval, "fillval", finite=False)

@@ -192,3 +192,52 @@ def test_same_fit_as_tweakwcs_pixels_with_reflection(fitgeom):
     corners = np.array([[0, 0], [0, 4096], [4096, 0], [4096, 4096]], float)
     assert np.abs((corners @ mine.matrix.T + mine.shift) - (corners @ m.T + t)).max() < 1e-6
     assert not mine.proper
+
+
+# ---- tweakwcs's exceptions and statistics (issue: sigma=None, mad, negative weights)
+def test_sigma_none_with_clipping_is_a_value_error():
+    from drizzlekit.align.fit import iter_fit
+
+    rng = np.random.default_rng(1)
+    p = rng.uniform(0, 100, (10, 2))
+    with pytest.raises(ValueError, match="sigma"):
+        iter_fit(p, p + 1, "shift", nclip=3, sigma=None)
+    iter_fit(p, p + 1, "shift", nclip=0, sigma=None)  # no clipping: sigma unused
+    with pytest.raises(ValueError, match="sigma"):
+        iter_fit(p, p + 1, "shift", nclip=0, sigma=-1)  # as tweakwcs: refused regardless
+
+
+def test_negative_weights_are_refused_not_zeroed():
+    from drizzlekit.align.fit import fit_linear, iter_fit
+
+    rng = np.random.default_rng(2)
+    p = rng.uniform(0, 100, (10, 2))
+    w = np.ones(10)
+    w[3] = -1.0
+    for kw in ({"wimg": w}, {"wref": w}, {"wimg": w, "wref": np.ones(10)}):
+        with pytest.raises(ValueError, match="non-negative"):
+            fit_linear(p, p + 1, "rscale", **kw)
+        with pytest.raises(ValueError, match="non-negative"):
+            iter_fit(p, p + 1, "rscale", **kw)
+    w[3] = 0.0  # zero weight: the pair is left out
+    assert iter_fit(p, p + 1, "rscale", wimg=w).nused == 9
+
+
+def test_statistics_are_tweakwcs_definitions():
+    from drizzlekit.align.fit import _MAD_TO_RMSE, _stats
+
+    rng = np.random.default_rng(3)
+    r = rng.normal(0, 1, (8, 2))  # an even count: the median is the mean of the middle two
+    n = np.hypot(r[:, 0], r[:, 1])
+    st = _stats(r, None)
+    assert st["mad"] == pytest.approx(np.median(n) * _MAD_TO_RMSE, rel=1e-15)
+    assert st["std"] == pytest.approx(np.linalg.norm(r.std(axis=0)), rel=1e-14)
+    w = rng.uniform(0.1, 1, 8)
+    wn = w / w.sum()
+    st = _stats(r, w)
+    var = wn @ ((r - wn @ r) ** 2).sum(axis=1)
+    assert st["std"] == pytest.approx(np.sqrt(var / (1 - wn @ wn)), rel=1e-13)
+    order = np.argsort(n)
+    med = n[order][np.searchsorted(np.cumsum(wn[order]), 0.5)]
+    assert st["mad"] == pytest.approx(med * _MAD_TO_RMSE, rel=1e-15)
+    assert all(np.isnan(v) for v in _stats(r, np.zeros(8)).values())

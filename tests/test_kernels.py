@@ -1,5 +1,7 @@
 """The kernel plug-in registry, a custom kernel, and property tests."""
 
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -104,21 +106,28 @@ def test_random_pixmaps_never_crash_or_write_out_of_bounds(pixmap, kernel, pixfr
 @pytest.mark.parametrize("order", [2, 3])
 @pytest.mark.parametrize("pixfrac, scale", [(1.0, 1.0), (0.7, 1.3), (1.4, 0.6)])
 def test_lanczos_weights_equal_the_analytic_window(order, pixfrac, scale):
-    """One drop: every output weight is L(dx s/p) L(dy s/p), L(u) = sinc(u) sinc(u/n),
-    evaluated here directly with numpy (the kernel advances the sines by rotations)."""
+    """One drop: every output weight is L(dx s) L(dy s), L(u) = sinc(u) sinc(u/n),
+    evaluated here directly with numpy (the kernel advances the sines by rotations).
+    As in drizzle 3.0.0, ``pixfrac`` is ignored (with its warning) and ``s`` is
+    rounded to float32; no normalisation."""
     pm = np.array([[[40.37, 38.81]]])
     d = dk.Drizzle(kernel=f"lanczos{order}", out_shape=(80, 80))
-    d.add_image(np.ones((1, 1), np.float32), exptime=1.0, pixmap=pm, pixfrac=pixfrac,
-                pixel_scale_ratio=scale)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        d.add_image(np.ones((1, 1), np.float32), exptime=1.0, pixmap=pm, pixfrac=pixfrac,
+                    pixel_scale_ratio=scale)
+    texts = [str(w.message) for w in caught]
+    assert f"Kernel 'lanczos{order}' is not a flux-conserving kernel." in texts
+    assert any("pixel_fraction is ignored" in t for t in texts) == (pixfrac != 1.0)
     jj, ii = np.indices(d.out_wht.shape)
-    sdp = scale / pixfrac
+    sdp = float(np.float32(scale))
 
     def window(u):
         return np.where(np.abs(u) < order, np.sinc(u) * np.sinc(u / order), 0.0)
 
     expected = (window((pm[0, 0, 0] - ii) * sdp) * window((pm[0, 0, 1] - jj) * sdp))
     np.testing.assert_allclose(d.out_wht, expected.astype(np.float32), rtol=2e-7, atol=1e-9)
-    assert np.count_nonzero(d.out_wht) >= (2 * order * pixfrac / scale) ** 2 * 0.5
+    assert np.count_nonzero(d.out_wht) >= (2 * order / scale) ** 2 * 0.5
 
 
 def test_sincospi_is_accurate_to_double_precision():

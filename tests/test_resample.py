@@ -300,7 +300,7 @@ def test_single_row_column_and_pixel_inputs(shape):
     (dict(data=np.ones((5, 5, 2))), ShapeError, "data"),
     (dict(data=np.ones((5, 5), complex)), DtypeError, "data"),
     (dict(pixmap=np.ones((5, 5, 3))), ShapeError, "pixmap"),
-    (dict(pixmap=np.ones((5, 5, 2), int)), DtypeError, "pixmap"),
+    (dict(pixmap=np.ones((5, 5, 2), complex)), DtypeError, "pixmap"),  # ints are fine
     (dict(weight_map=np.ones((4, 5))), ShapeError, "weight_map"),
     (dict(dq=np.ones((5, 5), np.float32)), DtypeError, "dq"),
     (dict(dq=np.ones((5, 5), np.int64)), DtypeError, "dq"),

@@ -29,7 +29,9 @@ to one. In all geometries ``t = q̄ - M p̄``.
 
 Weights: a pair's weight is ``w = 1 / (1/w_img + 1/w_ref)`` when both are
 given (the variances add), or whichever is given; pairs with a weight of
-zero or less are left out of the fit.
+zero are left out of the fit, and a negative weight is an error
+(:class:`~drizzlekit.exceptions.InputError`, a ``ValueError``, as in
+tweakwcs's ``fit_*`` functions).
 
 Rotation convention: in the tangent plane of :mod:`.tangent` (``xi`` East,
 ``eta`` North) ``M = s [[cos θ, sin θ], [-sin θ, cos θ]]`` rotates a
@@ -87,9 +89,13 @@ class LinearFit:
     residuals : ndarray (N, 2)
         ``ref - (M @ img + t)`` for every pair, used or not.
     rmse, mae, std, mad : float
-        Weighted statistics of the residual lengths of the used pairs:
-        root mean square, mean, standard deviation about the mean residual,
-        and ``median / sqrt(ln 2)`` (equal to the rms for Gaussian errors).
+        Statistics of the residual lengths of the used pairs, defined as in
+        tweakwcs: root mean square, mean, standard deviation about the mean
+        residual (population value without weights; with weights divided by
+        ``1 - Σ w²`` for normalised weights ``w``), and
+        ``median / sqrt(ln 2)`` (equal to the rms for Gaussian errors; the
+        ordinary median without weights, the inverted-CDF weighted median
+        with them).
     weights : ndarray (N,) or None
         Combined weights of the pairs (None when unweighted).
     nclip_done : int
@@ -172,14 +178,18 @@ def _combine_weights(n: int, wimg, wref) -> np.ndarray | None:
             raise InputError(f"{name}: expected {n} weights, got shape {w.shape}")
         if not np.all(np.isfinite(w)):
             raise NonFiniteError(f"{name}: weights must be finite")
+        if np.any(w < 0):
+            # tweakwcs's fit_* functions raise ValueError here too
+            raise InputError(f"{name}: weights must be non-negative ({int(np.sum(w < 0))} "
+                             "negative); give a weight of 0 to leave a pair out")
         return w
 
     if wimg is None and wref is None:
         return None
     if wimg is None:
-        return np.clip(check(wref, "wref"), 0.0, None)
+        return check(wref, "wref")
     if wref is None:
-        return np.clip(check(wimg, "wimg"), 0.0, None)
+        return check(wimg, "wimg")
     a = check(wimg, "wimg")
     b = check(wref, "wref")
     w = np.zeros(n)
@@ -268,7 +278,7 @@ def solve_transform(p: np.ndarray, q: np.ndarray, w: np.ndarray | None, fitgeom:
 
 def _stats(r: np.ndarray, w: np.ndarray | None) -> dict:
     n = np.hypot(r[:, 0], r[:, 1])
-    if r.shape[0] == 0:
+    if r.shape[0] == 0 or (w is not None and not float(np.sum(w)) > 0):
         return {"rmse": math.nan, "mae": math.nan, "std": math.nan, "mad": math.nan}
     if w is None:
         wn = np.full(r.shape[0], 1.0 / r.shape[0])
@@ -278,11 +288,27 @@ def _stats(r: np.ndarray, w: np.ndarray | None) -> dict:
     mae = float(wn @ n)
     rm = wn @ r
     d = r - rm
-    std = math.sqrt(float(wn @ (d[:, 0] ** 2 + d[:, 1] ** 2)))
-    order = np.argsort(n)
-    cw = np.cumsum(wn[order])
-    med = float(n[order][min(np.searchsorted(cw, 0.5 * cw[-1]), n.size - 1)])
+    var = float(wn @ (d[:, 0] ** 2 + d[:, 1] ** 2))
+    if w is None:
+        # unweighted: population std (ddof=0) and the ordinary median, as tweakwcs
+        std = math.sqrt(var)
+        med = float(np.median(n))
+    else:
+        # weighted: reliability-weight correction 1 / (1 - sum(w^2)) and the
+        # inverted-CDF weighted median, as tweakwcs (one pair: std = 0)
+        v2 = float(wn @ wn)
+        std = math.sqrt(var / (1.0 - v2)) if r.shape[0] > 1 and v2 < 1.0 else 0.0
+        order = np.argsort(n)
+        cw = np.cumsum(wn[order])
+        med = float(n[order][min(np.searchsorted(cw, 0.5 * cw[-1]), n.size - 1)])
     return {"rmse": rmse, "mae": mae, "std": std, "mad": med * _MAD_TO_RMSE}
+
+
+def _as_float(value, name: str) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{name}: expected a number, got {value!r}") from None
 
 
 def _check_xy(xy, name: str) -> np.ndarray:
@@ -360,17 +386,23 @@ def iter_fit(img_xy, ref_xy, fitgeom: str = "rscale", *, wimg=None, wref=None, n
     q = _check_xy(ref_xy, "ref_xy")
     if p.shape != q.shape:
         raise InputError(f"img_xy and ref_xy must have the same shape, got {p.shape} and {q.shape}")
-    if isinstance(sigma, tuple):
-        nsig, stat = float(sigma[0]), str(sigma[1])
-    else:
-        nsig, stat = float(sigma), "rmse"
-    if stat not in _SIGMA_STATS:
-        raise InputError(f"sigma: statistic must be one of {', '.join(_SIGMA_STATS)}; got {stat!r}")
     if nclip is None:
         nclip = 0
+    if sigma is None:
+        if nclip > 0:
+            raise InputError("sigma: must not be None when nclip is a positive number")
+        sigma = 3.0  # unused without clipping
+    if isinstance(sigma, (tuple, list)):
+        if len(sigma) != 2:
+            raise InputError(f"sigma: expected a number or (number, statistic); got {sigma!r}")
+        nsig, stat = _as_float(sigma[0], "sigma"), str(sigma[1])
+    else:
+        nsig, stat = _as_float(sigma, "sigma"), "rmse"
+    if stat not in _SIGMA_STATS:
+        raise InputError(f"sigma: statistic must be one of {', '.join(_SIGMA_STATS)}; got {stat!r}")
     if nclip < 0:
         raise InputError(f"nclip must be >= 0, got {nclip}")
-    if nclip and not nsig > 0:
+    if not nsig > 0:
         raise InputError(f"sigma must be > 0, got {nsig}")
     need = FIT_GEOMETRIES[fitgeom]
     minkeep = max(need, int(minobj) if minobj is not None else need)

@@ -51,8 +51,10 @@ tophat       disk of diameter p/s; a_o = exact disk-pixel overlap area /  yes
 gaussian     a_o = exp(-r^2/(2 sigma^2)) / (2 pi sigma^2),                no
              sigma = p/(2.3548 s), over +-max(2.5 sigma, 1.2/s)
 lanczos2/3   a_o = L(dx s/p) L(dy s/p), L(u) = sinc(u) sinc(u/n),         no
-             evaluated analytically (drizzle uses a coarse look-up table;
-             the README lists the differences)
+             for abs(dx), abs(dy) < n p/s, not normalised, evaluated
+             analytically (drizzle 3.0.0 reads a 0.003-step table).
+             ``Drizzle.add_image`` passes p = 1 with drizzle's warning
+             when pixfrac != 1, as drizzle ignores pixfrac here
 ============ ============================================================ =========
 """
 

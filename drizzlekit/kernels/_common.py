@@ -127,6 +127,8 @@ def band_limits(pixmap, xmin, xmax, ymin, ymax, margin, out_ny, nbands):
         hi = -np.inf
         for c in range(c0, c1 + 1):
             v = pixmap[r, c, 1]
+            if not math.isfinite(v):  # +-inf (or NaN) positions are skipped by the kernels
+                continue
             if v < lo:
                 lo = v
             if v > hi:
@@ -217,11 +219,11 @@ def column_limits(pixmap, xmin, xmax, ymin, ymax, margin, out_ny, out_nx, pixfra
             y = pixmap[r, c, 1]
             if c + 1 < nx:
                 d = max(abs(pixmap[r, c + 1, 0] - x), abs(pixmap[r, c + 1, 1] - y))
-                if d > step:
+                if d > step and d < np.inf:  # NaN/inf positions are skipped
                     step = d
             if r + 1 < ny:
                 d = max(abs(pixmap[r + 1, c, 0] - x), abs(pixmap[r + 1, c, 1] - y))
-                if d > step:
+                if d > step and d < np.inf:
                     step = d
     reach = margin + (1.0 + pixfrac) * step
     lo = xmax + 1

@@ -140,7 +140,8 @@ def _square_band(data, weight, pixmap, out_img, out_wht, out_ctx, ctx_bit,
         _fill_corner_row(pixmap, j + dh, xs, npts, tx, ty, degenerate)
         last = j
         for i in range(xmin, xmax + 1):
-            w = (weight[j, i] if weight is not None else np.float32(1.0)) * wtscale
+            # float32 product, as drizzle's C core (weight and wtscale are float32)
+            w = np.float32((weight[j, i] if weight is not None else np.float32(1.0)) * wtscale)
             if not (w > 0.0 and w < np.inf):  # zero, NaN or inf weight: masked
                 continue
             kl = i - xmin if shared else 2 * (i - xmin)
@@ -347,7 +348,7 @@ def _centred_band(code, data, weight, pixmap, out_img, out_wht, out_ctx, ctx_bit
     sdp = 1.0
     if code == TURBO:
         pfo = p / s / 2.0
-        area_norm = s * s / (p * p)
+        area_norm = (1.0 / (p * p)) * s * s  # drizzle's "ac * s * s", same rounding
     elif code == GAUSSIAN:
         pfo = max(2.5 * p / 2.3548 / s, 1.2 / s)
         efac = (2.3548 * 2.3548) * s * s / (p * p) / 2.0
@@ -373,7 +374,8 @@ def _centred_band(code, data, weight, pixmap, out_img, out_wht, out_ctx, ctx_bit
         if row_lo[kr] > band_hi or row_hi[kr] < band_lo:
             continue
         for i in range(xmin, xmax + 1):
-            w = (weight[j, i] if weight is not None else np.float32(1.0)) * wtscale
+            # float32 product, as drizzle's C core (weight and wtscale are float32)
+            w = np.float32((weight[j, i] if weight is not None else np.float32(1.0)) * wtscale)
             if not (w > 0.0 and w < np.inf):  # zero, NaN or inf weight: masked
                 continue
             ox = pixmap[j, i, 0]
