@@ -267,3 +267,40 @@ def test_bad_input(scene):
     panel = AlignPanel(images)
     with pytest.raises(InputError, match="does not exist"):
         panel.select(5)
+
+
+def test_reference_exposure_shows_its_sources_and_says_so(panel):
+    """Selecting the reference: its sources, a clear label, no fit plots, no Apply."""
+    panel.select(1)
+    assert panel.hist_mark.visible and panel.vec_used.visible    # a fitted exposure first
+    panel.select(panel.reference)
+    s = panel.sources[panel.reference]
+    assert panel.counts["reference"] == int(np.count_nonzero(s.chip == 0)) > 0
+    assert panel.viewer.marker_counts()["reference"] == panel.counts["reference"]
+    assert all(panel.counts[n] == 0 for n in ("matched", "clipped", "unmatched", "excluded"))
+    assert "is the reference exposure" in panel.role.value
+    assert "reference exposure" in panel.status.value and "nothing to fit" in panel.status.value
+    # no stale plots of the previous exposure, no flat histogram, no NaN paths
+    assert not panel.hist_mark.visible and "reference" in panel.hist_fig.title
+    assert not panel.vec_used.visible and not panel.vec_clip.visible
+    for fig, used, clip, *_ in panel.resid.values():
+        assert not used.visible and not clip.visible and len(used.x) == 0
+    for mark in (panel.vec_used, panel.vec_clip):
+        assert not np.isnan(np.asarray(mark.x, float)).any()
+    assert panel.apply_button.disabled
+    panel.select(1)
+    assert panel.hist_mark.visible and not panel.apply_button.disabled
+    assert "matched to" in panel.role.value
+
+
+def test_layout_wraps_controls_beside_or_below_the_image(panel):
+    """The panel is a wrapping flex row: image first, controls second, plots wrap too."""
+    top = panel.widget.children[0]
+    assert top.layout.flex_flow == "row wrap" and top.layout.max_width == "100%"
+    image, side = top.children
+    assert panel.viewer.widget in image.children
+    assert side.layout.flex.endswith("340px") and side.layout.min_width
+    assert panel.params.widget in side.children
+    assert panel.plots.layout.flex_flow == "row wrap"
+    for fig in panel.plots.children:
+        assert fig.layout.max_width == "100%"

@@ -32,7 +32,8 @@ def _inputs(sim):
 
 @pytest.mark.parametrize("kernel", ["square", "point", "gaussian"])
 def test_preview_is_a_subarray_of_the_full_frame(sim, kernel):
-    panel = DrizzlePanel(_inputs(sim), preview_size=96, params={"final_kernel": kernel})
+    panel = DrizzlePanel(_inputs(sim), preview_size=96, params={"final_kernel": kernel},
+                         preview_scale="native")
     full, region, (x0, y0) = preview_frame(panel.base_wcs, panel.center, 96)
     ref = drizzle_chips(panel.inputs, full, kernel=kernel, initial=0.0)
     np.testing.assert_allclose(panel.product.sci, ref.sci[y0:y0 + 96, x0:x0 + 96],
@@ -45,7 +46,7 @@ def test_preview_is_a_subarray_of_the_full_frame(sim, kernel):
 
 
 def test_rotation_by_90_degrees_rotates_the_preview(sim):
-    panel = DrizzlePanel(_inputs(sim), preview_size=128)
+    panel = DrizzlePanel(_inputs(sim), preview_size=128, preview_scale="native")
     orient = wcs_orientat(panel.base_wcs)
     s0 = panel.product.sci.copy()
     panel.params.set("final_rot", orient + 90.0)
@@ -56,7 +57,7 @@ def test_rotation_by_90_degrees_rotates_the_preview(sim):
 
 
 def test_finer_scale_keeps_flux_per_area(sim):
-    panel = DrizzlePanel(_inputs(sim), preview_size=96)
+    panel = DrizzlePanel(_inputs(sim), preview_size=96, preview_scale="native")
     s0 = wcs_pscale(panel.base_wcs)
     sky0 = np.median(panel.product.sci[panel.product.wht > 0])
     panel.params.set("final_scale", 2 * s0)
@@ -67,7 +68,7 @@ def test_finer_scale_keeps_flux_per_area(sim):
 
 
 def test_every_kernel_renders(sim):
-    panel = DrizzlePanel(_inputs(sim), preview_size=64)
+    panel = DrizzlePanel(_inputs(sim), preview_size=64, preview_scale="native")
     assert list(panel.params.controls["final_kernel"].input.options) == available_kernels()
     for k in available_kernels():
         panel.params.controls["final_kernel"].input.value = k
@@ -96,7 +97,7 @@ def test_context_click_lists_the_contributing_inputs():
     half = w[:, :64]                                           # the left half only
     half.pixel_shape = (64, 128)
     panel = DrizzlePanel([(data, w, 1.0), (data[:, :64], half, 1.0)], names=["A", "B"],
-                         output_wcs=w, preview_size=128)
+                         output_wcs=w, preview_size=128, preview_scale="native")
     assert panel.origin == (0, 0)
     assert panel.inspect(20.0, 60.0) == ["A", "B"]
     assert "2 input(s): A, B" in panel.context_info.value
@@ -107,15 +108,22 @@ def test_context_click_lists_the_contributing_inputs():
     assert panel.inspect(500.0, 5.0) == [] and "outside" in panel.context_info.value
 
 
-def test_cosmic_rays_overlaid_and_masked(sim):
+def test_cosmic_rays_outlined_on_request_and_masked(sim):
     crs = [m[0] for m in sim.truth.cr_masks]
-    panel = DrizzlePanel(_inputs(sim), cr_masks=crs, preview_size=200)
+    panel = DrizzlePanel(_inputs(sim), cr_masks=crs, preview_size=200, preview_scale="native")
+    # off by default: nothing drawn over the preview
+    assert panel.show_crs.value is False and panel.cr_count == 0
+    assert "cosmic rays" not in panel.sci_view.markers
     x, y = panel.cr_positions()
-    # the region covers (almost all of) the frame: each flagged pixel is drawn once per view
+    # the region covers (almost all of) the frame: every flagged pixel lands in it
     total = sum(int(m.sum()) for m in crs)
-    assert 0.99 * total <= x.size == panel.cr_count <= total
-    assert panel.sci_view.marker_counts()["cosmic rays"] == x.size
-    assert panel.wht_view.marker_counts()["cosmic rays"] == x.size
+    assert 0.99 * total <= x.size <= total
+    panel.show_crs.value = True
+    m = panel.cr_map()
+    assert panel.cr_count == int(m.sum()) > 0 and f"crs={panel.cr_count}" in panel.status.value
+    for v in (panel.sci_view, panel.wht_view):   # outlines (a Lines mark), not markers
+        assert v.markers["cosmic rays"].kind == "outline" and v.markers["cosmic rays"].visible
+        assert v.marker_counts()["cosmic rays"] == int(m.sum())
     i, j = np.round(x).astype(int), np.round(y).astype(int)
     inside = (i >= 0) & (j >= 0) & (i < 200) & (j < 200)
     wht_before = panel.product.wht[j[inside], i[inside]].copy()
@@ -123,7 +131,20 @@ def test_cosmic_rays_overlaid_and_masked(sim):
     assert np.all(panel.product.wht[j[inside], i[inside]] <= wht_before + 1e-3)
     assert np.mean(panel.product.wht[j[inside], i[inside]] < wht_before - 1) > 0.5
     panel.show_crs.value = False
-    assert panel.sci_view.marker_counts()["cosmic rays"] == 0 and "crs=0" in panel.status.value
+    assert not panel.sci_view.markers["cosmic rays"].visible and "crs=0" in panel.status.value
+
+
+def test_default_preview_scale_makes_pixfrac_visible(sim):
+    panel = DrizzlePanel(_inputs(sim), preview_size=96)
+    s0 = wcs_pscale(panel.base_wcs)
+    assert panel.settings()["final_scale"] == pytest.approx(0.5 * s0, rel=1e-4)
+    before = panel.product.sci.copy()
+    panel.params.set("final_pixfrac", 0.5)
+    changed = np.mean(np.abs(panel.product.sci - before) > 1e-3 * np.abs(before).max())
+    assert changed > 0.05                          # a visible change, not a few pixels
+    native = DrizzlePanel(_inputs(sim), preview_size=96, preview_scale="native")
+    assert native.settings()["final_scale"] is None
+    assert native.params.controls["final_scale"].auto.value   # shown as "auto"
 
 
 def test_preview_of_512_inputs_follows_pixfrac():
@@ -162,8 +183,9 @@ def test_from_pipeline_result():
     res = astrodrizzle(sim.hdulists, in_memory=True, runfile="", progress=False)
     nx, ny = res.output_wcs.pixel_shape
     c = res.output_wcs.all_pix2world([(nx - 1) / 2], [(ny - 1) / 2], 0)
-    panel = DrizzlePanel.from_result(res, preview_size=max(nx, ny),
+    panel = DrizzlePanel.from_result(res, preview_size=max(nx, ny), preview_scale="native",
                                      center=(float(c[0][0]), float(c[1][0])))
+    panel.show_crs.value = True
     assert len(panel.inputs) == 3 and panel.cr_count > 0
     assert panel.base_wcs is res.output_wcs
     panel.mask_crs.value = True          # the run's CR masks, as its final drizzle used them

@@ -42,8 +42,8 @@ def test_controls_follow_the_param_kind(spec):
     assert (c["pixfrac"].input.min, c["pixfrac"].input.max) == (0.0, 1.0)
     assert isinstance(c["scale"].input, W.FloatText)           # one limit -> text box
     assert isinstance(c["rot"].input, W.FloatSlider)
-    assert isinstance(c["rot"].enable, W.Checkbox)             # nullable -> enable box
-    assert c["rot"].enable.value is False and c["rot"].input.disabled
+    assert isinstance(c["rot"].auto, W.ToggleButton)           # nullable -> labelled toggle
+    assert c["rot"].auto.value is True and c["rot"].input.disabled
     assert isinstance(c["niter"].input, W.IntSlider)
     assert isinstance(c["minobj"].input, W.IntText)
     assert isinstance(c["clean"].input, W.Checkbox)
@@ -96,14 +96,19 @@ def test_edits_are_validated_inline(spec):
 def test_nullable_number_switch(spec):
     panel = ParamsPanel(spec)
     ctl = panel.controls["rot"]
-    ctl.enable.value = True
+    # None: the toggle is on, labelled, and the number is hidden behind the word
+    assert ctl.auto.value and ctl.auto.description == "auto"
+    assert ctl.input.layout.display == "none" and ctl.none_view.layout.display != "none"
+    assert ctl.none_view.value.startswith("auto")
+    ctl.auto.value = False
     assert panel.values["rot"] == ctl.input.value and not ctl.input.disabled
+    assert ctl.input.layout.display != "none" and ctl.none_view.layout.display == "none"
     ctl.input.value = 45.0
     assert panel.values["rot"] == 45.0
-    ctl.enable.value = False
+    ctl.auto.value = True
     assert panel.values["rot"] is None and ctl.input.disabled
     panel.set("rot", -30)
-    assert ctl.enable.value and ctl.input.value == -30.0 and panel.values["rot"] == -30.0
+    assert not ctl.auto.value and ctl.input.value == -30.0 and panel.values["rot"] == -30.0
 
 
 def test_set_update_reset(spec):
@@ -146,7 +151,7 @@ def test_save_load_round_trip(spec, tmp_path):
     other = ParamsPanel(spec)
     other.load(path)
     assert other.values == panel.values
-    assert other.controls["rot"].enable.value and other.controls["snr"].input.value == "4 2.5"
+    assert not other.controls["rot"].auto.value and other.controls["snr"].input.value == "4 2.5"
 
     # the buttons use the path box and report in the status line
     other.reset()
@@ -219,3 +224,24 @@ def test_step_panels():
     assert {get_spec("astrodrizzle")[n].section for n in cr.controls} == {"driz_cr", "blot"}
     cr.controls["driz_cr_snr"].input.value = "4 2"
     assert cr.values["driz_cr_snr"] == (4.0, 2.0)
+
+
+def test_none_defaults_show_auto_or_indef_never_a_number():
+    """final_dec / final_rot / final_fillval / minflux: a word, not -90 / -360 / 0 / 10."""
+    drz = ParamsPanel("astrodrizzle")
+    words = {"final_rot": "auto", "final_dec": "auto", "final_scale": "auto",
+             "final_fillval": "INDEF", "combine_lthresh": "INDEF"}
+    for name, word in words.items():
+        ctl = drz.controls[name]
+        assert drz.values[name] is None
+        assert ctl.auto.value and ctl.auto.description == word
+        assert ctl.input.layout.display == "none"            # the stand-in number is hidden
+        assert ctl.none_view.value.startswith(word) and ctl.none_view.layout.display != "none"
+    tw = ParamsPanel("tweakreg", names=["minflux", "maxflux"],
+                     hints={"minflux": {"widget": "logslider", "min": 10, "max": 1e6}})
+    assert tw.controls["minflux"].auto.description == "INDEF"
+    assert tw.controls["minflux"].input.layout.display == "none"
+    # a hint may rename the word
+    p = ParamsPanel("astrodrizzle", names=["final_rot"],
+                    hints={"final_rot": {"none_label": "native"}})
+    assert p.controls["final_rot"].auto.description == "native"

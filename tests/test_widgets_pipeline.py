@@ -66,10 +66,9 @@ def test_products_are_browsable_frames(sim):
     nflag = int(panel.result.cr_masks[key].sum())
     assert nflag > 0 and panel.viewer.marker_counts()["cosmic rays"] == nflag
     assert f">{nflag}<" in panel.shown.value
-    j, i = np.nonzero(panel.result.cr_masks[key])
-    np.testing.assert_array_equal(panel.viewer.markers["cosmic rays"].x, i)
+    assert panel.viewer.markers["cosmic rays"].kind == "outline"   # outlines, not crosses
     panel.viewer.show(f"CR mask {key[0]}[1]")
-    assert panel.viewer.marker_counts()["cosmic rays"] == 0
+    assert panel.viewer.marker_counts().get("cosmic rays", 0) == 0
     panel.viewer.blink()                                      # browse on
     assert panel.viewer.frame_names[panel.viewer.frame].startswith("CR mask")
 
@@ -127,4 +126,71 @@ def test_list_products_and_drizzle_panel(sim):
                      "final_drizzle"}
     assert all(p.data.ndim == 2 for p in prods)
     dp = panel.drizzle_panel(preview_size=64)
-    assert isinstance(dp, DrizzlePanel) and dp.cr_count > 0
+    assert isinstance(dp, DrizzlePanel) and dp.cr_count == 0      # overlay off by default
+    dp.show_crs.value = True
+    assert dp.cr_count > 0
+
+
+def test_message_before_the_first_step_not_an_empty_figure(sim):
+    panel = PipelinePanel(sim.hdulists, params=MEM)
+    assert list(panel._left.children) == [panel.empty_note]        # no blank figure
+    assert "No products yet" in panel.empty_note.value and "Prepare" in panel.empty_note.value
+    panel.prepare()
+    assert list(panel._left.children) == [panel.viewer.widget]
+
+
+def test_saved_notebook_placeholder(sim):
+    """Displayed in a notebook, a panel leaves a 'run this cell' note that only the live
+    panel hides (a notebook saved without widget state shows the note)."""
+    panel = PipelinePanel(sim.hdulists, params=MEM)
+    note = panel.widget.placeholder_html()
+    assert "run this cell" in note and panel.widget._note_id in note
+    hider = panel.widget.children[-1]
+    assert f".{panel.widget._note_id}{{display:none" in hider.value
+
+
+def test_compiling_note_is_shown_for_cold_loops(monkeypatch):
+    import drizzlekit.warmup as wu
+    from drizzlekit.widgets.layout import compiling_note
+
+    status = W.HTML(value="before")
+    monkeypatch.setattr(wu, "is_compiled", lambda name: name != "square")
+    with compiling_note(["square", "turbo", "my-own-kernel"], status) as cold:
+        assert cold == ["square"]
+        assert "compiling kernels (square)" in status.value and "first run only" in status.value
+    status.value = "before"
+    monkeypatch.setattr(wu, "is_compiled", lambda name: True)
+    with compiling_note(["square"], status) as cold:
+        assert cold == [] and status.value == "before"             # nothing to say
+
+
+def test_show_in_imviz_loads_the_products_without_importing_jdaviz_early(sim, monkeypatch,
+                                                                         tmp_path):
+    import sys
+    import types
+
+    import drizzlekit.widgets as dw
+
+    calls = []
+
+    class FakeApp:
+        def load(self, obj, data_label=None):
+            calls.append((data_label, obj))
+
+        def show(self):
+            calls.append(("show", None))
+
+    fake = types.ModuleType("jdaviz")
+    fake.App = FakeApp
+    monkeypatch.setitem(sys.modules, "jdaviz", fake)
+    res = astrodrizzle(sim.hdulists, output=str(tmp_path / "im"), progress=False, **MEM)
+    app = dw.show_in_imviz(res, data_label="run")
+    assert isinstance(app, FakeApp)
+    assert [c[0] for c in calls] == ["run[SCI]", "run[WHT]", "show"]
+    np.testing.assert_array_equal(calls[0][1].data, res.sci)
+    assert calls[0][1].wcs is res.output_wcs
+    with pytest.raises(InputError, match="no such file"):
+        dw.show_in_imviz(str(tmp_path / "missing_drz.fits"))
+    monkeypatch.setitem(sys.modules, "jdaviz", None)             # not installed
+    with pytest.raises(ImportError, match="pip install jdaviz"):
+        dw.show_in_imviz((res.sci, res.output_wcs))

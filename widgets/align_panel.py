@@ -38,6 +38,8 @@ from drizzlekit.align.tangent import (check_celestial_wcs, mean_direction, pixel
 from drizzlekit.exceptions import AlignmentError, DrizzlekitError, InputError
 from drizzlekit.params import get_spec
 
+from .layout import PanelBox, flex_column, flex_row, gl_default
+from .layout import item as flex_item
 from .params_panel import ParamsPanel
 from .viewer import ImageViewer
 
@@ -391,7 +393,8 @@ class AlignPanel:
                                   control_width="360px")
         self.params.widget.add_class("dk-align-params")
         self.params.on_change(self._params_changed)
-        self._build_viewer(data, size, use_gl)
+        self._size = int(size)
+        self._build_viewer(data, size, gl_default(use_gl))
         self._build_plots()
         self._build_layout()
         self.refresh()
@@ -447,7 +450,9 @@ class AlignPanel:
                 bqplot.Axis(scale=ys, label=ylabel, side="left", num_ticks=4)]
         fig = bqplot.Figure(axes=axes, marks=[], title=title, padding_y=0.05,
                             fig_margin={"top": 30, "bottom": 40, "left": 55, "right": 10},
-                            layout=W.Layout(width=f"{size}px", height=f"{size}px"))
+                            layout=W.Layout(width=f"{size}px", height=f"{size}px",
+                                            max_width="100%", flex=f"0 1 {size}px",
+                                            min_width="180px"))
         fig.add_class("dk-fig")
         fig.add_class(css)
         return fig, xs, ys
@@ -460,7 +465,7 @@ class AlignPanel:
         self.hist_cs = bqplot.ColorScale(scheme="viridis")
         self.hist_counts = np.zeros((2, 2))
         self.hist_mark = bqplot.HeatMap(x=np.arange(2.0), y=np.arange(2.0),
-                                        color=np.zeros((2, 2)),
+                                        color=np.zeros((2, 2)), visible=False,
                                         scales={"x": hx, "y": hy, "color": self.hist_cs})
         self.hist_peak = bqplot.Scatter(x=[], y=[], scales={"x": hx, "y": hy}, marker="cross",
                                         colors=["#ff1744"], default_size=80)
@@ -511,13 +516,22 @@ class AlignPanel:
             for n, c in (("reference", COLORS["reference"]), ("matched & used", COLORS["matched"]),
                          ("clipped", COLORS["clipped"]), ("unmatched", COLORS["unmatched"]),
                          ("cut by flux limits", COLORS["excluded"])))
-        left = W.VBox([self.viewer.widget, W.HTML(legend),
-                       W.HBox([self.apply_button, self.revert_button]), self.message])
-        plots = W.GridBox([self.hist_fig, self.vec_fig, self.resid[("dx", "x")][0],
-                           self.resid[("dx", "y")][0], self.resid[("dy", "x")][0],
-                           self.resid[("dy", "y")][0]],
-                          layout=W.Layout(grid_template_columns="repeat(3, 260px)"))
-        self.widget = W.VBox([W.HBox([left, self.params.widget]), self.status, plots])
+        self.role = W.HTML(value="")
+        self.role.add_class("dk-align-role")
+        # the image first; the parameters beside it when there is room, below it when
+        # not; then the diagnostics, wrapping as many per row as fit
+        left = flex_item(W.VBox([self.viewer.widget]), f"{self._size}px")
+        right = flex_column([self.role, W.HTML(legend, layout=W.Layout(max_width="100%")),
+                             W.HBox([self.apply_button, self.revert_button],
+                                    layout=W.Layout(flex_flow="row wrap")),
+                             self.message, self.params.widget], basis="340px",
+                            min_width="280px", css="dk-align-side")
+        self.plots = flex_row([self.hist_fig, self.vec_fig, self.resid[("dx", "x")][0],
+                               self.resid[("dx", "y")][0], self.resid[("dy", "x")][0],
+                               self.resid[("dy", "y")][0]], gap="4px", css="dk-align-plots")
+        self.widget = PanelBox([flex_row([left, right], css="dk-align-top"), self.status,
+                                self.plots], label="AlignPanel",
+                               layout=W.Layout(width="100%", max_width="100%"))
         self.widget.add_class("dk-align-panel")
 
     def _ipython_display_(self):  # pragma: no cover - needs a front-end
@@ -620,12 +634,15 @@ class AlignPanel:
     def _draw_histogram(self, lf) -> None:
         h = None if lf is None else lf.histogram
         if h is None or h.counts.size == 0:
-            with self.hist_mark.hold_sync():
-                self.hist_mark.x, self.hist_mark.y = np.arange(2.0), np.arange(2.0)
-                self.hist_mark.color = np.zeros((2, 2))
+            # nothing to show (reference exposure, failed fit): hide the mark rather than
+            # draw a constant map (one flat colour) or keep the previous exposure's
+            self.hist_mark.visible = False
             self.hist_peak.x, self.hist_peak.y = [], []
             self.hist_counts = np.zeros((2, 2))
+            self.hist_fig.title = ("Offsets: reference exposure (no fit)" if lf is None
+                                   else "Offsets: no histogram")
             return
+        self.hist_fig.title = "Offsets (log N)"
         counts = h.counts.astype(float)
         xc, yc = h.centers
         f = max(1, int(math.ceil(max(counts.shape) / 120)))  # keep the HeatMap small
@@ -637,6 +654,7 @@ class AlignPanel:
         with self.hist_mark.hold_sync():  # log scale: the peak is one bin among many
             self.hist_mark.x, self.hist_mark.y = xc, yc
             self.hist_mark.color = np.log10(1.0 + counts)
+            self.hist_mark.visible = True
         self.hist_counts = counts
         ok = np.all(np.isfinite(h.peak))
         self.hist_peak.x = [float(h.peak[0])] if ok else []
@@ -660,9 +678,11 @@ class AlignPanel:
                 if sel.any():
                     mark.x = np.column_stack([x[sel], x[sel] + self.vector_scale * r[sel, 0]])
                     mark.y = np.column_stack([y[sel], y[sel] + self.vector_scale * r[sel, 1]])
-                else:
-                    mark.x = mark.y = np.full((1, 2), np.nan)
-        self.vec_fig.title = f"Residual vectors (×{self.vector_scale:.3g})"
+                    mark.visible = True
+                else:  # no NaN paths (console errors) and no stale arrows: hide it
+                    mark.visible = False
+        self.vec_fig.title = ("Residuals: reference exposure (no fit)" if lf is None else
+                              f"Residual vectors (×{self.vector_scale:.3g})")
         for (comp, axis), (fig, used, clip, zero, xs, ys) in self.resid.items():
             v = r[:, 0] if comp == "dx" else r[:, 1]
             a = x if axis == "x" else y
@@ -670,14 +690,28 @@ class AlignPanel:
                 if not (np.array_equal(mark.x, a[sel]) and np.array_equal(mark.y, v[sel])):
                     with mark.hold_sync():
                         mark.x, mark.y = a[sel], v[sel]
+                if mark.visible != bool(sel.any()):
+                    mark.visible = bool(sel.any())
             extent = nx if axis == "x" else ny
             zero.x = [0.0, float(extent - 1)]
 
     def _draw_status(self, k, lf) -> None:
         name = html.escape(self.names[k])
+        is_ref = k == self.reference
+        ref = ("the reference catalog" if self.refcat is not None
+               else html.escape(self.names[self.reference]) + " (the reference)")
+        self.role.value = (
+            f"<span class='dk-role-text' style='font-weight:bold;color:{COLORS['reference']}'>"
+            f"{name} is the reference exposure</span>" if is_ref else
+            f"<span class='dk-role-text'>{name} matched to {ref}</span>")
+        self.apply_button.disabled = is_ref
+        self.apply_button.tooltip = ("The reference exposure is not fitted" if is_ref else
+                                     "Correct the WCS of the exposure shown with this fit")
         counts = " ".join(f"{n}={v}" for n, v in self.counts.items())
         if lf is None:
-            info = f"{name}: reference exposure"
+            nref = self.counts.get("reference", 0)
+            info = (f"{name}: reference exposure &mdash; its {nref} sources (squares) are what "
+                    f"the other exposures are matched to; nothing to fit")
         elif lf.fit is None:
             info = f"{name}: {html.escape(lf.status)}"
         else:

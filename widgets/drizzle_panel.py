@@ -8,8 +8,9 @@ control redraws SCI and WHT within a fraction of a second even for 1k x 1k
 inputs. The region is an exact sub-array of the full output frame at that
 scale and rotation (same tangent point, shifted reference pixel).
 
-Cosmic-ray masks, when given, are drawn as markers at the output positions
-of the flagged pixels (and can be used to mask the inputs). Clicking an
+Cosmic-ray masks, when given, can be drawn as outlines around the flagged
+pixels (off by default: with thousands of flagged pixels, markers would hide
+the image) and used to mask the inputs. Clicking an
 output pixel decodes the context image
 (:func:`drizzlekit.pixmap.decode_context`) and lists the inputs that
 contributed to it.
@@ -33,6 +34,7 @@ from drizzlekit.params import get_spec
 from drizzlekit.pixmap import decode_context
 from drizzlekit.steps.drizzle_steps import DrizzleInput, DrizzleProduct, drizzle_chips
 
+from .layout import PanelBox, compiling_note, flex_column, flex_row, gl_default, item
 from .params_panel import ParamsPanel
 from .viewer import ImageViewer
 
@@ -122,6 +124,12 @@ class DrizzlePanel:
     params : dict, optional
         Starting ``final_kernel``, ``final_pixfrac``, ``final_scale``,
         ``final_rot``.
+    preview_scale : float, 'native' or None
+        Output pixel scale (arcsec/pixel) the preview starts at when
+        ``params`` gives no ``final_scale``. Default (None): half the output
+        frame's scale, so that ``pixfrac`` and kernel changes are visible (at
+        the native scale with ``pixfrac=1`` they hardly are). ``'native'``:
+        the frame's scale (``final_scale`` left to auto).
     size : int
         Viewer size, CSS pixels.
     use_gl : bool, optional
@@ -142,7 +150,8 @@ class DrizzlePanel:
     def __init__(self, inputs: Sequence, *, names: Sequence[str] | None = None,
                  output_wcs: WCS | None = None, cr_masks: Sequence | None = None,
                  preview_size: int = 256, center: tuple[float, float] | None = None,
-                 params: dict | None = None, size: int = 400, use_gl: bool | None = None):
+                 params: dict | None = None, preview_scale: float | str | None = None,
+                 size: int = 380, use_gl: bool | None = None):
         inputs = list(inputs)
         if not inputs:
             raise InputError("inputs: nothing to drizzle")
@@ -185,13 +194,19 @@ class DrizzlePanel:
                           "readout_format": ".0f",
                           "placeholder": float(round(wcs_orientat(output_wcs)))},
         }
-        self.params = ParamsPanel(spec, params, names=DRIZZLE_PARAMS, hints=hints,
+        start = dict(params or {})
+        if start.get("final_scale") is None and preview_scale != "native":
+            start["final_scale"] = (round(0.5 * s0, 6) if preview_scale is None
+                                    else float(preview_scale))
+        self.params = ParamsPanel(spec, start, names=DRIZZLE_PARAMS, hints=hints,
                                   layout="flat", title="Final drizzle",
-                                  label_width="110px", control_width="380px")
+                                  label_width="90px", control_width="330px")
         self.params.widget.add_class("dk-drizzle-params")
-        self.params.on_change(lambda values, changed: self.refresh())
-        self._build(size, use_gl)
-        self.refresh()
+        self.params.on_change(self._params_changed)
+        self._size = int(size)
+        self._build(size, gl_default(use_gl))
+        with compiling_note([self.settings()["final_kernel"]], self.status, transient=True):
+            self.refresh()
 
     # -- layout ------------------------------------------------------------
     def _build(self, size, use_gl) -> None:
@@ -216,7 +231,7 @@ class DrizzlePanel:
                                    disabled=all(m is None for m in self.cr_masks))
         self.mask_crs.add_class("dk-mask-crs")
         self.mask_crs.observe(lambda _ch: self.refresh(), "value")
-        self.show_crs = W.Checkbox(value=True, description="show cosmic rays", indent=False,
+        self.show_crs = W.Checkbox(value=False, description="outline cosmic rays", indent=False,
                                    disabled=all(m is None for m in self.cr_masks))
         self.show_crs.add_class("dk-show-crs")
         self.show_crs.observe(lambda _ch: self._redraw_crs(), "value")
@@ -226,15 +241,25 @@ class DrizzlePanel:
                                          "contributed to it.")
         self.context_info.add_class("dk-context")
         tools = W.HBox([self.size_select, self.recentre_button, self.mask_crs, self.show_crs],
-                       layout=W.Layout(flex_flow="row wrap"))
-        self.widget = W.VBox([W.HBox([self.sci_view.widget, self.wht_view.widget]),
-                              self.status, self.context_info, tools, self.params.widget])
+                       layout=W.Layout(flex_flow="row wrap", max_width="100%"))
+        # SCI first, the controls beside it (below it when the output is narrow), WHT next
+        side = flex_column([self.params.widget, tools, self.status, self.context_info],
+                           basis="330px", min_width="280px", css="dk-drizzle-side")
+        self.widget = PanelBox([flex_row([item(self.sci_view.widget, f"{self._size}px"), side,
+                                          item(self.wht_view.widget, f"{self._size}px")],
+                                         css="dk-drizzle-row")],
+                               label="DrizzlePanel",
+                               layout=W.Layout(width="100%", max_width="100%"))
         self.widget.add_class("dk-drizzle-panel")
 
     def _ipython_display_(self):  # pragma: no cover - needs a front-end
         from IPython.display import display
 
         display(self.widget)
+
+    def _params_changed(self, values, changed) -> None:
+        with compiling_note([values["final_kernel"]], self.status):
+            self.refresh()
 
     # -- compute -----------------------------------------------------------
     def settings(self) -> dict[str, Any]:
@@ -317,12 +342,41 @@ class DrizzlePanel:
         self._draw_crs()
         self.refresh_status()
 
+    def cr_map(self) -> np.ndarray:
+        """Preview-region pixels covered by a flagged cosmic-ray pixel (bool, (n, n)).
+
+        Each flagged input pixel marks the output pixels within half an input
+        pixel of its mapped centre.
+        """
+        n = self.preview_size
+        out = np.zeros((n, n), bool)
+        x, y = self.cr_positions()
+        if x.size == 0:
+            return out
+        s_in = float(np.median([wcs_pscale(c.wcs) for c in self.inputs]))
+        ratio = s_in / wcs_pscale(self.region_wcs)
+        half = max(0, int(np.floor(ratio / 2.0)))
+        i0, j0 = np.rint(x).astype(int), np.rint(y).astype(int)
+        for dj in range(-half, half + 1):
+            for di in range(-half, half + 1):
+                i, j = i0 + di, j0 + dj
+                ok = (i >= 0) & (j >= 0) & (i < n) & (j < n)
+                out[j[ok], i[ok]] = True
+        return out
+
     def _draw_crs(self) -> None:
-        x, y = self.cr_positions() if self.show_crs.value else (np.empty(0), np.empty(0))
-        self.cr_count = int(x.size)
+        """Outline the flagged regions (closed contours, not a marker per pixel) when
+        *outline cosmic rays* is ticked (the viewers' ``'cosmic rays'`` set)."""
+        if not self.show_crs.value:
+            self.cr_count = 0
+            for v in (self.sci_view, self.wht_view):
+                if "cosmic rays" in v.markers:
+                    v.set_marker_visible("cosmic rays", False)
+            return
+        m = self.cr_map()
+        self.cr_count = int(np.count_nonzero(m))
         for v in (self.sci_view, self.wht_view):
-            v.add_markers("cosmic rays", x, y, color="#ff1744", marker="cross", size=30,
-                          fill=True)
+            v.add_mask_outline("cosmic rays", m, visible=True)
 
     # -- interaction -------------------------------------------------------
     def inspect(self, x: float, y: float) -> list[str]:

@@ -15,7 +15,9 @@ bool        ``Checkbox``
 choice      ``Dropdown`` of the choices
 int/float   ``IntSlider``/``FloatSlider`` when both limits are finite (or a
             hint asks for one), else ``IntText``/``FloatText``; a
-            ``nullable`` number gets a check box that switches it to None
+            ``nullable`` number gets a labelled toggle (``auto``
+            or ``INDEF``): while it is on, the value is None and the
+            control shows that word, never a stand-in number
 str/path    ``Text``
 bits        ``Text`` (``4,8``, ``~4+8``; empty is None)
 pair        ``Text`` with one or two numbers
@@ -31,6 +33,7 @@ import dataclasses
 import html
 import logging
 import math
+import re
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
@@ -45,7 +48,17 @@ __all__ = ["ParamsPanel", "ParamControl", "params_panel"]
 log = logging.getLogger(__name__)
 
 _HINT_KEYS = {"widget", "min", "max", "step", "choices", "description", "readout_format",
-              "continuous_update", "placeholder"}
+              "continuous_update", "placeholder", "none_label"}
+
+#: Nullable parameters whose None means "derived from the data" (shown as ``auto``);
+#: any other None is drizzlepac's INDEF ("not set": no threshold, no fill value ...).
+_AUTO_RE = re.compile(r"(^|_)(rot|scale|outnx|outny|ra|dec|crpix1|crpix2)$|"
+                      r"^(num_cores|memory_limit|gain|rdnoise|exptime|combine_bufsize)$")
+
+
+def none_label(param: Param) -> str:
+    """What a nullable parameter shows while it is None: ``'auto'`` or ``'INDEF'``."""
+    return "auto" if _AUTO_RE.search(param.name) else "INDEF"
 _SLIDER_MAX_STEPS = 10_000
 
 
@@ -90,13 +103,24 @@ class ParamControl:
         self._muted = False
         self.kind = self._choose_kind()
         self.input = self._make_input()
-        self.enable: W.Checkbox | None = None
+        #: the None toggle of a nullable number (None for other controls)
+        self.auto: W.ToggleButton | None = None
+        self.none_view: W.Text | None = None
         if param.nullable and self.kind in ("number", "slider", "logslider"):
-            self.enable = W.Checkbox(value=value is not None, indent=False,
-                                     layout=W.Layout(width="24px"),
-                                     tooltip=f"set {param.name} (unchecked: None)")
-            self.enable.add_class("dk-param-enable")
-            self.enable.observe(self._changed, "value")
+            word = self.hint.get("none_label") or none_label(param)
+            self.none_word = word
+            meaning = "derived from the inputs" if word == "auto" else "not set"
+            self.auto = W.ToggleButton(
+                value=value is None, description=word,
+                layout=W.Layout(width="78px", min_width="78px"),
+                tooltip=f"{param.name}: on = {word} ({meaning}, i.e. None); off = enter a value")
+            self.auto.add_class("dk-param-auto")
+            self.none_view = W.Text(value=f"{word} ({meaning})", disabled=True,
+                                    description=self.hint.get("description", param.name),
+                                    style={"description_width": self.label_width},
+                                    layout=W.Layout(width=self.width, min_width="0"))
+            self.none_view.add_class("dk-param-none")
+            self.auto.observe(self._changed, "value")
         self.error = W.HTML(value="", layout=W.Layout(min_width="0"))
         self.error.add_class("dk-param-error")
         units = W.HTML(value=f"<span style='color:#666'>{html.escape(param.units)}</span>",
@@ -104,9 +128,10 @@ class ParamControl:
         tooltip = param.help + (f" [{param.units}]" if param.units else "") + \
             f" (default: {_fmt(param.default) or 'None'})"
         self.input.tooltip = tooltip
-        parts = [self.input] + ([self.enable] if self.enable is not None else []) + \
-            [units, self.error]
-        self.box = W.HBox(parts, layout=W.Layout(align_items="center"))
+        parts = [self.input] + ([self.none_view, self.auto] if self.auto is not None else []) \
+            + [units, self.error]
+        self.box = W.HBox(parts, layout=W.Layout(align_items="center", flex_flow="row wrap",
+                                                 max_width="100%"))
         self.box.add_class("dk-param")
         self.box.add_class(f"dk-param-{param.name}")
         # (no tooltip on the HBox itself: ipywidgets' Box views fail to render with one)
@@ -134,7 +159,7 @@ class ParamControl:
         p, h = self.param, self.hint
         desc = h.get("description", p.name)
         common = dict(description=desc, style={"description_width": self.label_width},
-                      layout=W.Layout(width=self.width))
+                      layout=W.Layout(width=self.width, max_width="100%"))
         cont = h.get("continuous_update", False)
         if self.kind == "bool":
             return W.Checkbox(indent=True, **common)
@@ -181,9 +206,9 @@ class ParamControl:
         """Show a (valid, typed) value in the control without re-validating it."""
         self._muted = True
         try:
-            if self.enable is not None:
-                self.enable.value = value is not None
-                self.input.disabled = value is None
+            if self.auto is not None:
+                self.auto.value = value is None
+                self._show_none(value is None)
             if self.kind in ("number", "slider", "logslider"):
                 shown = self._placeholder_number() if value is None else value
                 if isinstance(self.input, (W.IntSlider, W.FloatSlider)):
@@ -209,7 +234,7 @@ class ParamControl:
 
     def raw(self) -> Any:
         """The control's current raw value (before coercion); None when disabled."""
-        if self.enable is not None and not self.enable.value:
+        if self.auto is not None and self.auto.value:
             return None
         v = self.input.value
         if self.kind == "text" and self.param.kind in ("bits",) and str(v).strip() == "":
@@ -219,8 +244,8 @@ class ParamControl:
     def _changed(self, change) -> None:
         if self._muted:
             return
-        if self.enable is not None:
-            self.input.disabled = not self.enable.value
+        if self.auto is not None:
+            self._show_none(self.auto.value)
         raw = self.raw()
         try:
             value = self.param.coerce(raw)
@@ -229,6 +254,12 @@ class ParamControl:
             return
         self.show_error(None)
         self._on_value(self.param.name, value)
+
+    def _show_none(self, is_none: bool) -> None:
+        """Show the word (auto / INDEF) instead of the number while the value is None."""
+        self.input.disabled = is_none
+        self.input.layout.display = "none" if is_none else None
+        self.none_view.layout.display = None if is_none else "none"
 
     def show_error(self, message: str | None) -> None:
         if message:
@@ -271,8 +302,10 @@ class ParamsPanel(traitlets.HasTraits):
         Control adjustments per parameter name: ``widget`` (``'slider'``,
         ``'logslider'`` or ``'text'``), ``min``, ``max``, ``step``,
         ``choices`` (replaces the parameter's choices), ``description``,
-        ``readout_format``, ``continuous_update``, ``placeholder`` (the number a
-        nullable control shows while it is None).
+        ``readout_format``, ``continuous_update``, ``none_label`` (the word a
+        nullable control shows while it is None; default ``auto`` or ``INDEF``),
+        ``placeholder`` (the number a nullable control starts from when switched
+        off None).
     title : str, optional
         Heading (default: the task name).
     layout : {'accordion', 'flat'}

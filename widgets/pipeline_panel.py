@@ -25,6 +25,7 @@ import numpy as np
 from drizzlekit import pipeline as pl
 from drizzlekit.exceptions import DrizzlekitError, InputError
 
+from .layout import PanelBox, compiling_note, flex_column, flex_row, gl_default, item
 from .params_panel import ParamsPanel
 from .viewer import ImageViewer
 
@@ -144,7 +145,9 @@ class PipelinePanel:
         self.params = ParamsPanel("astrodrizzle", params, sections=sections,
                                   exclude=("input", "output"), title="AstroDrizzle parameters")
         self.params.on_change(self._params_changed)
-        self.viewer = ImageViewer(name="pipeline", title="Products", size=size, use_gl=use_gl)
+        self._size = int(size)
+        self.viewer = ImageViewer(name="pipeline", title="Products", size=size,
+                                  use_gl=gl_default(use_gl))
         self.viewer.observe(lambda _ch: self._draw_crs(), "frame")
         self.shown = W.HTML(value="")
         self.shown.add_class("dk-shown")
@@ -177,15 +180,40 @@ class PipelinePanel:
         self.status.add_class("dk-status")
         buttons = W.HBox([self.prepare_button, self.next_button, self.all_button,
                           self.write_button], layout=W.Layout(flex_flow="row wrap"))
-        right = W.VBox([buttons, self.progress, self.steps_html, self.status, self.shown],
-                       layout=W.Layout(margin="0 0 0 12px"))
-        self.widget = W.VBox([W.HBox([self.viewer.widget, right]), self.params.widget])
+        self.progress.layout.max_width = "100%"
+        # before the first product the viewer would be an empty figure: say what to do
+        self.empty_note = W.HTML(
+            value=("<div class='dk-empty-text' style='padding:24px 16px;color:#555;"
+                   f"border:1px dashed #aaa;box-sizing:border-box;min-height:"
+                   f"{min(self._size, 240)}px'>"
+                   "<b>No products yet.</b><br>Press <b>Prepare</b> to read the inputs, then "
+                   "<b>Run next step</b> (or <b>Run all</b>): each step's products (input "
+                   "chips, single drizzles, median, blots, cosmic-ray masks, final SCI/WHT/CTX) "
+                   "appear here as they are made.</div>"),
+            layout=W.Layout(width=f"{self._size}px", max_width="100%", margin="0"))
+        self.empty_note.add_class("dk-pipeline-empty")
+        right = flex_column([buttons, self.progress, self.steps_html, self.status, self.shown],
+                            basis="320px", min_width="260px", css="dk-pipeline-side")
+        self._left = W.VBox([self.empty_note])
+        left = item(self._left, f"{self._size}px")
+        self.widget = PanelBox([flex_row([left, right], css="dk-pipeline-row"),
+                                self.params.widget], label="PipelinePanel",
+                               layout=W.Layout(width="100%", max_width="100%"))
         self.widget.add_class("dk-pipeline-panel")
+        self._show_viewer(False)
 
     def _ipython_display_(self):  # pragma: no cover - needs a front-end
-        from IPython.display import display
+        self.widget._ipython_display_()
 
-        display(self.widget)
+    def _show_viewer(self, shown: bool) -> None:
+        """The viewer once there is a product; the "no products yet" note before.
+
+        (The viewer is left out of the page until then: a figure laid out in a hidden
+        box has no size, and bqplot logs errors drawing it.)
+        """
+        want = [self.viewer.widget] if shown else [self.empty_note]
+        if list(self._left.children) != want:
+            self._left.children = want
 
     # -- running -----------------------------------------------------------
     def _guard(self, action) -> None:
@@ -212,6 +240,7 @@ class PipelinePanel:
         self.done = {}
         self.progress.value = 0
         self.viewer.clear_frames()
+        self._show_viewer(False)
         t0 = time.perf_counter()
         self.result = pl.prepare(self.input, self.output, progress=False, **p)
         self.done["prepare"] = "done"
@@ -241,7 +270,8 @@ class PipelinePanel:
                 continue
             t0 = time.perf_counter()
             try:
-                _STEP_FUNCS[name](self.result)
+                with compiling_note(self._loops(name), self.status):
+                    _STEP_FUNCS[name](self.result)
             except Exception:
                 self.done[name] = "failed"
                 self._draw_steps()
@@ -255,6 +285,15 @@ class PipelinePanel:
         self._draw_steps()
         self.status.value = "All steps done."
         return None
+
+    def _loops(self, name: str) -> list[str]:
+        """The numba loop groups a step uses (for the first-run compile note)."""
+        p = self.result.params
+        return {"static_mask": ["stats"], "sky": ["stats"],
+                "driz_separate": [p.get("driz_sep_kernel", "turbo"), "pixmap", "pixmap_store"],
+                "median": ["stats"], "blot": ["blot", "pixmap"], "driz_cr": ["driz_cr"],
+                "final_drizzle": [p.get("final_kernel", "square"), "pixmap", "pixmap_store"],
+                }.get(name, [])
 
     def run_all(self) -> None:
         """Run every remaining step."""
@@ -280,6 +319,7 @@ class PipelinePanel:
         new = [pr for pr in self.products if pr.label not in known]
         for pr in new:
             self.viewer.add_frame(pr.data, pr.wcs, name=pr.label, show=False)
+        self._show_viewer(bool(self.viewer.frames))
         made = [pr for pr in new if pr.step == name]
         target = made[0].label if made else shown or self.products[0].label
         self.viewer._fitted = False
@@ -317,15 +357,16 @@ class PipelinePanel:
         pr = next((p for p in self.products if p.label == label), None)
         mask = None if pr is None or pr.chip is None else self.result.cr_masks.get(pr.chip)
         if mask is None or label.startswith("CR mask"):
-            i = j = np.empty(0)
-        else:
-            j, i = np.nonzero(mask)
-        self.viewer.add_markers("cosmic rays", i, j, color="#ff1744", marker="cross", size=30,
-                                fill=True)
+            nflag = 0
+            if "cosmic rays" in self.viewer.markers:
+                self.viewer.remove_markers("cosmic rays")
+        else:  # outlines of the flagged regions, not a cross per pixel
+            nflag = int(np.count_nonzero(mask))
+            self.viewer.add_mask_outline("cosmic rays", mask)
         ny, nx = self.viewer.current.data.shape
         self.shown.value = (f"<span class='dk-shown-text'>showing {html.escape(label)} "
-                            f"({nx}x{ny}); cosmic rays marked: "
-                            f"<span class='dk-ncr'>{i.size}</span></span>")
+                            f"({nx}x{ny}); cosmic-ray pixels outlined: "
+                            f"<span class='dk-ncr'>{nflag}</span></span>")
 
     def drizzle_panel(self, **kwargs):
         """A :class:`~drizzlekit.widgets.DrizzlePanel` on this run's chips and CR masks."""

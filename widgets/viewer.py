@@ -1,17 +1,32 @@
 """An image viewer for notebooks: bqplot ``ImageGL`` with a PNG fallback.
 
-* WebGL rendering with :class:`bqplot_image_gl.ImageGL`; where WebGL is not
-  available (``use_gl=False``, or the environment variable
-  ``DRIZZLEKIT_WEBGL=0``) the image is sent as a PNG to ``bqplot.Image``.
+* WebGL rendering with :class:`bqplot_image_gl.ImageGL`. The browser is
+  asked whether it has WebGL (:mod:`drizzlekit.widgets.webgl`); where it
+  has none, or with ``use_gl=False`` or ``DRIZZLEKIT_WEBGL=0``, the image
+  is sent as a PNG to ``bqplot.Image`` and a small note says so.
+* Fits its container: the figure is at most ``size`` CSS pixels wide and
+  shrinks with the output area (square plot area, square pixels), so a
+  panel can put controls beside it when there is room and below when not.
+  ``viewer.widget`` is ``size`` px wide with ``max_width='100%'`` and
+  ``flex='0 1 auto'``: in a ``flex_flow='row wrap'`` box next to a
+  control column it sits beside the column or wraps above it.
 * Interval / stretch / colour map computed in Python with
-  :mod:`astropy.visualization` (:mod:`drizzlekit.widgets.stretch`).
-* Square pixels: a square plot area and equal x and y ranges.
+  :mod:`astropy.visualization` (:mod:`drizzlekit.widgets.stretch`); cut
+  levels editable (named interval, or min/max typed in); a colour bar with
+  the cut levels over a histogram of the data (:mod:`.colorbar`).
 * Pan and zoom with the mouse; viewers created with ``share=other`` use the
   same scale objects, so panning or zooming one moves all of them.
-* Cursor readout (pixel, RA/Dec through the frame's WCS, value) and click
-  callbacks through :class:`bqplot_image_gl.interacts.MouseInteraction`.
+* Cursor readout (pixel, value with unit, RA/Dec in sexagesimal and
+  degrees), refreshed when the frame changes; click callbacks through
+  :class:`bqplot_image_gl.interacts.MouseInteraction`.
 * Several frames (exposures) that can be blinked, by button or animation.
-* Named marker sets (``bqplot.Scatter`` on the image scales) for catalogs.
+* Named marker sets, thinned and shrunk when there are thousands, with
+  size and visibility controls; mask outlines (:mod:`.markers`).
+* The astrowidgets names where they apply (:mod:`.viewer_api`):
+  ``center_on``, ``zoom_level``, ``zoom``, ``stretch``, ``cuts``,
+  ``add_markers(table, x_colname=, y_colname=, skycoord_colname=,
+  use_skycoord=, marker_name=)``, ``get_markers``, ``remove_markers``,
+  ``reset_markers``, ``save``.
 
 Coordinates are 0-based pixel centres: pixel ``(i, j)`` covers
 ``i - 0.5 .. i + 0.5`` in x and ``j - 0.5 .. j + 0.5`` in y; row 0 is at
@@ -23,7 +38,6 @@ from __future__ import annotations
 import html
 import logging
 import os
-import re
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
@@ -36,11 +50,35 @@ from bqplot_image_gl.interacts import MouseInteraction
 
 from drizzlekit.exceptions import InputError, ShapeError
 
-from .stretch import COLORMAPS, INTERVALS, STRETCHES, normalize, to_png
+from .colorbar import colorbar_svg
+from .markers import MarkerSet
+from .stretch import COLORMAPS, INTERVALS, STRETCHES, _finite_sample, normalize, to_png
+from .viewer_api import AstroWidgetsAPI
+from .viewer_controls import MANUAL, ControlsMixin, css_name
+from .viewer_overlays import OverlaysMixin
+from .webgl import WebGLProbe, browser_webgl
 
 __all__ = ["ImageViewer", "Frame", "webgl_default", "link_views"]
 
 log = logging.getLogger(__name__)
+
+#: Plot-area margins (CSS px); equal totals in x and y keep the plot area square
+#: in a square figure box.
+_MARGIN = {"top": 26, "bottom": 42, "left": 52, "right": 16}
+
+# The figure's height follows its width (CSS aspect-ratio); bqplot redraws on resize.
+# Delivered through an HTML widget: its value is set as innerHTML, so <style> applies.
+_STYLE = (
+    "<style>"
+    ".dk-viewer .dk-fig.bqplot.figure{height:auto !important;aspect-ratio:1/1;"
+    "min-height:0 !important;overflow:hidden}"
+    ".dk-viewer .dk-title{font-weight:600;font-size:13px;margin:2px 0 0 6px;"
+    "white-space:nowrap;overflow:hidden;text-overflow:ellipsis}"
+    ".dk-viewer .dk-note{font-size:11px;color:#8a6d00;margin:0 0 0 6px}"
+    ".dk-viewer .dk-readout-text{font-size:12px;white-space:normal;word-break:break-word}"
+    ".dk-viewer .widget-dropdown select,.dk-viewer .widget-text input{font-size:12px}"
+    "</style>"
+)
 
 
 def webgl_default() -> bool:
@@ -59,51 +97,59 @@ class Frame:
         The values (any units) the readout reports.
     wcs : astropy.wcs.WCS or None
         Celestial WCS for the RA/Dec readout.
+    unit : str
+        Unit of the values (readout and colour bar), e.g. ``'electron/s'``.
     """
 
     name: str
     data: np.ndarray
     wcs: Any = None
+    unit: str = ""
 
 
-def _css_name(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_-]+", "-", str(name)).strip("-") or "view"
-
-
-def _check_frame_data(data) -> np.ndarray:
+def _check_frame_data(data) -> tuple[np.ndarray, str]:
+    unit = ""
+    if hasattr(data, "unit") and hasattr(data, "value"):  # astropy Quantity
+        unit = str(data.unit)
+        data = data.value
     arr = np.asarray(data)
     if arr.ndim != 2 or min(arr.shape) < 1:
         raise ShapeError(f"data: expected a 2-D image, got shape {arr.shape}")
     if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
         raise InputError(f"data: expected a numeric image, got dtype {arr.dtype}")
-    return arr
+    return arr, unit
 
 
-class ImageViewer(traitlets.HasTraits):
+class ImageViewer(ControlsMixin, OverlaysMixin, AstroWidgetsAPI, traitlets.HasTraits):
     """Display one or more images with stretch controls, overlays and readout.
 
     Parameters
     ----------
     data : array_like (ny, nx), optional
-        First frame.
+        First frame (an astropy ``Quantity`` gives the unit).
     wcs : astropy.wcs.WCS, optional
         Its WCS (for RA/Dec in the readout).
     name : str
         Viewer name; also its CSS class ``dk-fig-<name>``.
     title : str
-        Figure title.
+        Title, shown above the figure.
     share : ImageViewer or (LinearScale, LinearScale), optional
         Share the x/y scales (linked pan and zoom) with another viewer.
     use_gl : bool, optional
-        WebGL (``ImageGL``) or the PNG fallback; default from
-        :func:`webgl_default`.
+        WebGL (``ImageGL``) or the PNG fallback; default: WebGL unless
+        :func:`webgl_default` says no or the browser reported none. A
+        browser without WebGL switches the viewer to PNG in any case.
     size : int
-        Figure width and height, CSS pixels.
+        Largest width of the figure, CSS pixels (it shrinks to fit).
     interval, stretch, colormap : str
         Initial display settings (keys of ``INTERVALS``, ``STRETCHES``,
         ``COLORMAPS``).
     controls : bool
-        Show the stretch / frame controls under the figure.
+        Show the stretch / cut / frame controls under the figure.
+    unit : str
+        Unit of the first frame's values.
+    max_markers : int
+        Most markers of one set drawn at a time (the rest appear on zooming in).
 
     Attributes
     ----------
@@ -111,16 +157,22 @@ class ImageViewer(traitlets.HasTraits):
         Index of the frame shown (traitlet).
     interval, stretch, colormap : str
         Display settings (traitlets; the dropdowns are linked to them).
+        ``interval`` is ``'manual'`` after cut levels were typed in or set
+        with :attr:`cuts`.
     cursor : dict
-        Last readout: ``x``, ``y`` (pixels), ``value``, ``ra``, ``dec``.
+        Last readout: ``x``, ``y`` (pixels), ``value``, ``unit``, ``ra``, ``dec``.
     limits : tuple
-        Data values shown as black and white.
+        Data values shown as black and white (the cut levels).
     image01 : ndarray of float32
         The normalised image currently displayed.
+    use_gl : bool
+        Whether the image is drawn with WebGL now.
     figure : bqplot.Figure
     x_scale, y_scale : bqplot.LinearScale
     markers : dict
-        Name -> ``bqplot.Scatter`` of each marker set.
+        Name -> :class:`~drizzlekit.widgets.markers.MarkerSet` (all positions).
+    marker_marks : dict
+        Name -> the bqplot mark drawing the set (a thinned subset for big sets).
     widget : ipywidgets.VBox
     """
 
@@ -134,7 +186,8 @@ class ImageViewer(traitlets.HasTraits):
     def __init__(self, data=None, wcs=None, *, name: str = "image", title: str = "",
                  share: "ImageViewer | tuple | None" = None, use_gl: bool | None = None,
                  size: int = 420, interval: str = "zscale", stretch: str = "linear",
-                 colormap: str = "gray", controls: bool = True):
+                 colormap: str = "gray", controls: bool = True, unit: str = "",
+                 max_markers: int = 400):
         super().__init__()
         for what, val, table in (("interval", interval, INTERVALS),
                                  ("stretch", stretch, STRETCHES),
@@ -142,13 +195,22 @@ class ImageViewer(traitlets.HasTraits):
             if val not in table:
                 raise InputError(f"{what}: unknown {what} {val!r}; use one of {list(table)}")
         self.name = str(name)
-        self.use_gl = webgl_default() if use_gl is None else bool(use_gl)
+        self.size = int(size)
+        if use_gl is None:  # a browser that said "no WebGL" gets PNG from the start
+            use_gl = webgl_default() and browser_webgl() is not False
+        self.use_gl = bool(use_gl)
+        self.max_markers = int(max_markers)
+        self.marker_scale = 1.0
         self.frames: list[Frame] = []
-        self.markers: dict[str, bqplot.Scatter] = {}
+        self.markers: dict[str, MarkerSet] = {}
+        self.marker_marks: dict[str, bqplot.Mark] = {}
         self.image01 = np.zeros((1, 1), np.float32)
+        self._manual_cuts: tuple[float, float] | None = None
         self._click_callbacks: list[Callable[[float, float], None]] = []
         self._fitted = False
         self._shown_shape: tuple | None = None
+        self._last_xy: tuple[float, float] | None = None
+        self._syncing_cuts = False
         if share is None:
             self.x_scale = bqplot.LinearScale(allow_padding=False)
             self.y_scale = bqplot.LinearScale(allow_padding=False)
@@ -161,15 +223,38 @@ class ImageViewer(traitlets.HasTraits):
         self.set_trait("interval", interval)
         self.set_trait("stretch", stretch)
         self.set_trait("colormap", colormap)
+        self._build_figure()
+        self.title_html = W.HTML(value="", layout=W.Layout(width="100%", margin="0px"))
+        self.title_html.add_class("dk-title-box")
+        self.title = title
+        self.note = W.HTML(value="", layout=W.Layout(width="100%", margin="0px", display="none"))
+        self.note.add_class("dk-webgl-note")
+        self.colorbar = W.HTML(value="", layout=W.Layout(width="100%", margin="0px"))
+        self.colorbar.add_class("dk-colorbar")
+        self.readout = W.HTML(value="&nbsp;", layout=W.Layout(width="100%", margin="0px",
+                                                                  min_height="3em"))
+        self.readout.add_class("dk-readout")
+        self.probe = WebGLProbe(self._webgl_answer)
+        self.widget = self._build_controls(controls)
+        for sc in (self.x_scale, self.y_scale):
+            sc.observe(self._view_changed, ["min", "max"])
+        if data is not None:
+            self.add_frame(data, wcs, name=self.name, unit=unit)
+
+    # -- layout ------------------------------------------------------------
+    def _make_image_mark(self) -> bqplot.Mark:
         scales = {"x": self.x_scale, "y": self.y_scale}
+        ny, nx = self.image01.shape
+        extent = {"x": (-0.5, nx - 0.5), "y": (-0.5, ny - 0.5)}
         if self.use_gl:
-            self.image_mark = ImageGL(image=self.image01, scales={**scales,
-                                                                  "image": self.color_scale},
-                                      x=(-0.5, 0.5), y=(-0.5, 0.5))
-        else:
-            self.image_mark = bqplot.Image(image=W.Image(value=to_png(self.image01),
-                                                         format="png"),
-                                           scales=scales, x=(-0.5, 0.5), y=(-0.5, 0.5))
+            return ImageGL(image=self.image01, scales={**scales, "image": self.color_scale},
+                           **extent)
+        return bqplot.Image(image=W.Image(value=to_png(self.image01, self.colormap),
+                                          format="png"), scales=scales, **extent)
+
+    def _build_figure(self) -> None:
+        """(Re)create the image mark, interactions and figure for the current renderer."""
+        self.image_mark = self._make_image_mark()
         self.panzoom = bqplot.interacts.PanZoom(scales={"x": [self.x_scale],
                                                         "y": [self.y_scale]})
         self.mouse = MouseInteraction(x_scale=self.x_scale, y_scale=self.y_scale,
@@ -177,103 +262,101 @@ class ImageViewer(traitlets.HasTraits):
                                       events=["click", "dblclick", "mousemove"])
         self.mouse.on_msg(self._on_mouse)
         axes = [bqplot.Axis(scale=self.x_scale, label="x [pixel]", side="bottom", num_ticks=5),
-                bqplot.Axis(scale=self.y_scale, label="y [pixel]", side="left",
-                            num_ticks=5)]
+                bqplot.Axis(scale=self.y_scale, label="y [pixel]", side="left", num_ticks=5)]
         self.figure = bqplot.Figure(
-            marks=[self.image_mark], axes=axes, title=title, interaction=self.mouse,
+            marks=[self.image_mark] + list(self.marker_marks.values()),
+            axes=axes, title="", interaction=self.mouse, display_toolbar=False,
             min_aspect_ratio=1.0, max_aspect_ratio=1.0, padding_x=0.0, padding_y=0.0,
-            fig_margin={"top": 30, "bottom": 42, "left": 52, "right": 20},
-            layout=W.Layout(width=f"{int(size)}px", height=f"{int(size)}px"))
+            fig_margin=dict(_MARGIN),
+            # the height is a fallback: the style sheet makes it follow the width
+            layout=W.Layout(width="100%", max_width=f"{self.size}px", margin="0px",
+                            height=f"{self.size}px", min_width="120px"))
         self.figure.add_class("dk-fig")
-        self.figure.add_class(f"dk-fig-{_css_name(self.name)}")
-        self.readout = W.HTML(value="&nbsp;", layout=W.Layout(width=f"{int(size)}px",
-                                                              min_height="3em"))
-        self.readout.add_class("dk-readout")
-        self.widget = self._build_controls(controls)
-        if data is not None:
-            self.add_frame(data, wcs, name=self.name)
+        self.figure.add_class(f"dk-fig-{css_name(self.name)}")
 
-    # -- layout ------------------------------------------------------------
-    def _build_controls(self, controls: bool) -> W.VBox:
-        small = W.Layout(width="130px")
-        self.interval_select = W.Dropdown(options=list(INTERVALS), value=self.interval,
-                                          layout=small, tooltip="Interval: data values "
-                                          "mapped to black and white")
-        self.stretch_select = W.Dropdown(options=list(STRETCHES), value=self.stretch,
-                                         layout=small, tooltip="Stretch (transfer curve)")
-        self.colormap_select = W.Dropdown(options=list(COLORMAPS), value=self.colormap,
-                                          layout=small, tooltip="Colour map")
-        self.interval_select.add_class("dk-interval")
-        self.stretch_select.add_class("dk-stretch")
-        self.colormap_select.add_class("dk-colormap")
-        W.link((self.interval_select, "value"), (self, "interval"))
-        W.link((self.stretch_select, "value"), (self, "stretch"))
-        W.link((self.colormap_select, "value"), (self, "colormap"))
-        self.frame_select = W.Dropdown(options=[], layout=W.Layout(width="230px"),
-                                       tooltip="Frame shown")
-        self.frame_select.add_class("dk-frame")
-        self.frame_select.observe(self._frame_selected, "value")
-        self.blink_button = W.Button(description="Blink", icon="exchange",
-                                     layout=W.Layout(width="80px"),
-                                     tooltip="Show the next frame")
-        self.blink_button.add_class("dk-blink")
-        self.blink_button.on_click(lambda _b: self.blink())
-        self.play = W.Play(value=0, min=0, max=1, step=1, interval=700, repeat=True,
-                           tooltip="Blink continuously")
-        self.play.add_class("dk-play")
-        self.play.observe(self._play_tick, "value")
-        self.reset_view_button = W.Button(icon="expand", layout=W.Layout(width="40px"),
-                                          tooltip="Show the whole image")
-        self.reset_view_button.on_click(lambda _b: self.fit_view())
-        row1 = W.HBox([self.interval_select, self.stretch_select, self.colormap_select,
-                       self.reset_view_button])
-        self.frame_row = W.HBox([self.frame_select, self.blink_button, self.play],
-                                layout=W.Layout(flex_flow="row wrap"))
-        self.frame_row.layout.display = "none"
-        parts = [self.figure] + ([row1, self.frame_row] if controls else []) + [self.readout]
-        box = W.VBox(parts)
-        box.add_class("dk-viewer")
-        box.add_class(f"dk-viewer-{_css_name(self.name)}")
-        return box
+    @property
+    def title(self) -> str:
+        """Title shown above the figure (not in it, where the toolbar would cover it)."""
+        return self._title
+
+    @title.setter
+    def title(self, value: str) -> None:
+        self._title = str(value or "")
+        text = html.escape(self._title) if self._title else ""
+        self.title_html.value = _STYLE + (f"<div class='dk-title'>{text}</div>" if text else "")
 
     def _ipython_display_(self):  # pragma: no cover - needs a front-end
         from IPython.display import display
 
         display(self.widget)
 
+    # -- WebGL -------------------------------------------------------------
+    def _webgl_answer(self, ok: bool) -> None:
+        # The WebGL figure is shown at once (no wait for the answer); a browser without
+        # WebGL fails to draw it and gets a new PNG figure in its place.
+        if not ok and self.use_gl:
+            self.use_png("this browser has no WebGL")
+
+    def use_png(self, reason: str = "") -> None:
+        """Switch to the PNG renderer (a new figure; markers, view and frames are kept)."""
+        if not self.use_gl:
+            return
+        log.info("viewer '%s': PNG rendering (%s)", self.name, reason or "requested")
+        self.use_gl = False
+        old = self.figure
+        old_parts = [old, self.image_mark, self.mouse, self.panzoom, *old.axes]
+        self._build_figure()
+        self.widget.children = tuple(self.figure if c is old else c
+                                     for c in self.widget.children)
+        for w in old_parts:  # the failed WebGL views go with their models
+            w.close()
+        if self.frames:
+            self.refresh()
+        self._show_png_note()
+
+    def _show_png_note(self) -> None:
+        self.note.value = ("<span class='dk-note'>WebGL is not available here: the image "
+                           "is drawn as a PNG (updates are a little slower).</span>")
+        self.note.layout.display = None
+
     # -- frames ------------------------------------------------------------
-    def add_frame(self, data, wcs=None, name: str | None = None, *, show: bool = True) -> int:
+    def add_frame(self, data, wcs=None, name: str | None = None, *, show: bool = True,
+                  unit: str | None = None) -> int:
         """Append a frame; returns its index.
 
         Parameters
         ----------
         data : array_like (ny, nx)
+            An astropy ``Quantity`` gives the unit.
         wcs : astropy.wcs.WCS, optional
         name : str, optional
             Default ``'frame <n>'``.
         show : bool
             Display it now.
+        unit : str, optional
+            Unit of the values (readout, colour bar).
         """
-        arr = _check_frame_data(data)
+        arr, qunit = _check_frame_data(data)
         fname = str(name) if name is not None else f"frame {len(self.frames)}"
         if any(f.name == fname for f in self.frames):
             fname = f"{fname} ({len(self.frames)})"
-        self.frames.append(Frame(fname, arr, wcs))
+        self.frames.append(Frame(fname, arr, wcs, str(unit) if unit else qunit))
         self._sync_frame_widgets()
         if show or len(self.frames) == 1:
             self.show(len(self.frames) - 1)
         return len(self.frames) - 1
 
     def set_data(self, data, wcs=None, *, frame: int | None = None,
-                 keep_view: bool = True) -> None:
+                 keep_view: bool = True, unit: str | None = None) -> None:
         """Replace the data (and WCS) of a frame (default: the one shown) and redraw."""
-        arr = _check_frame_data(data)
+        arr, qunit = _check_frame_data(data)
         if not self.frames:
-            self.add_frame(arr, wcs, name=self.name)
+            self.add_frame(data, wcs, name=self.name, unit=unit)
             return
         k = self.frame if frame is None else int(frame)
         old = self.frames[k]
-        self.frames[k] = Frame(old.name, arr, wcs if wcs is not None else old.wcs)
+        self.frames[k] = Frame(old.name, arr, wcs if wcs is not None else old.wcs,
+                               str(unit) if unit else (qunit or old.unit))
         if k == self.frame:
             if not keep_view or arr.shape != old.data.shape:
                 self._fitted = False
@@ -294,24 +377,6 @@ class ImageViewer(traitlets.HasTraits):
         if not self.frames:
             raise InputError(f"viewer '{self.name}': no image has been added")
         return self.frames[self.frame]
-
-    def _sync_frame_widgets(self) -> None:
-        names = self.frame_names
-        self.frame_select.unobserve(self._frame_selected, "value")
-        self.frame_select.options = [(n, i) for i, n in enumerate(names)]
-        if names:
-            self.frame_select.value = min(self.frame, len(names) - 1)
-        self.frame_select.observe(self._frame_selected, "value")
-        self.play.max = max(len(names) - 1, 1)
-        self.frame_row.layout.display = "flex" if len(names) > 1 else "none"
-
-    def _frame_selected(self, change) -> None:
-        if change["new"] is not None:
-            self.show(change["new"])
-
-    def _play_tick(self, change) -> None:
-        if self.frames:
-            self.show(int(change["new"]) % len(self.frames))
 
     def show(self, which: int | str) -> None:
         """Display a frame by index or name."""
@@ -341,22 +406,54 @@ class ImageViewer(traitlets.HasTraits):
                 self.frame_select.value = change["new"]
             self.refresh()
 
+    @traitlets.validate("interval")
+    def _valid_interval(self, proposal):
+        v = proposal["value"]
+        if v != MANUAL and v not in INTERVALS:
+            raise InputError(f"interval: unknown interval {v!r}; use one of "
+                             f"{list(INTERVALS) + [MANUAL]}")
+        return v
+
     @traitlets.observe("interval", "stretch")
     def _display_changed(self, change) -> None:
+        if change["name"] == "interval" and change["new"] == MANUAL \
+                and self._manual_cuts is None:
+            self._manual_cuts = tuple(self.limits)
         if self.frames:
             self.refresh()
 
     @traitlets.observe("colormap")
     def _colormap_changed(self, change) -> None:
         self.color_scale.colors = list(COLORMAPS[change["new"]])
-        if self.frames and not self.use_gl:
-            self.refresh()
+        if self.frames:
+            if not self.use_gl:
+                self.refresh()
+            else:
+                self._draw_colorbar()
+
+    # -- cut levels ----------------------------------------------------------
+    def set_cuts(self, low: float, high: float) -> None:
+        """Fix the cut levels (data units); the interval becomes ``'manual'``."""
+        lo, hi = float(low), float(high)
+        if not (np.isfinite(lo) and np.isfinite(hi) and hi > lo):
+            raise InputError(f"cuts: need finite low < high, got ({low}, {high})")
+        self._manual_cuts = (lo, hi)
+        if self.interval == MANUAL:
+            if self.frames:
+                self.refresh()
+        else:
+            self.interval = MANUAL  # the observer redraws
 
     # -- drawing -----------------------------------------------------------
     def refresh(self) -> None:
         """Re-normalise the current frame and send it to the front-end."""
         fr = self.current
-        img, lim = normalize(fr.data, self.interval, self.stretch)
+        if self.interval == MANUAL and self._manual_cuts is not None:
+            vmin, vmax = self._manual_cuts
+            img, lim = normalize(fr.data, "minmax", self.stretch, vmin=vmin, vmax=vmax)
+        else:
+            img, lim = normalize(fr.data, "minmax" if self.interval == MANUAL else
+                                 self.interval, self.stretch)
         ny, nx = img.shape
         self.image01 = img
         self.limits = lim
@@ -370,6 +467,28 @@ class ImageViewer(traitlets.HasTraits):
         if not self._fitted or img.shape != self._shown_shape:
             self.fit_view()
         self._shown_shape = img.shape
+        self._show_cut_values(lim)
+        self._draw_colorbar()
+        if self._last_xy is not None:  # the readout follows blink / new data
+            self.read(*self._last_xy)
+
+    def _draw_colorbar(self) -> None:
+        if not self.frames:
+            self.colorbar.value = ""
+            return
+        fr = self.current
+        sample = _finite_sample(fr.data)
+        lo, hi = self.limits
+        s01 = None
+        if self.stretch == "histeq" and sample.size:
+            s01 = np.clip((sample - lo) / (hi - lo), 0.0, 1.0)
+        try:
+            self.colorbar.value = colorbar_svg(sample, (lo, hi), stretch=self.stretch,
+                                               colormap=self.colormap, unit=fr.unit,
+                                               uid=f"dk-{css_name(self.name)}-{id(self):x}",
+                                               sample01=s01)
+        except InputError:  # e.g. a flat image: no bar rather than a broken viewer
+            self.colorbar.value = ""
 
     def fit_view(self) -> None:
         """Zoom out to show the whole current image (equal x/y ranges: square pixels)."""
@@ -399,60 +518,6 @@ class ImageViewer(traitlets.HasTraits):
         """Centre the view on ``(x, y)`` showing ``±half_width`` pixels."""
         self.set_view(x - half_width, x + half_width, y - half_width, y + half_width)
 
-    # -- overlays ----------------------------------------------------------
-    def add_markers(self, name: str, x, y, *, color: str = "#00e676", size: int = 64,
-                    marker: str = "circle", fill: bool = False, stroke_width: float = 1.5,
-                    opacity: float = 1.0) -> bqplot.Scatter:
-        """Draw (or replace) a named set of markers at pixel positions.
-
-        Parameters
-        ----------
-        name : str
-            Marker-set name (``'sources'``, ``'reference'`` ...).
-        x, y : array_like
-            0-based pixel positions.
-        color : str
-            CSS colour.
-        size : int
-            Marker area, square CSS pixels.
-        marker : str
-            bqplot marker (``circle``, ``square``, ``cross``, ``diamond``,
-            ``triangle-up`` ...).
-        """
-        xs = np.asarray(x, dtype=float).ravel()
-        ys = np.asarray(y, dtype=float).ravel()
-        if xs.shape != ys.shape:
-            raise ShapeError(f"markers '{name}': x and y differ in length "
-                             f"({xs.size} != {ys.size})")
-        if name in self.markers:
-            sc = self.markers[name]
-            with sc.hold_sync():  # only what changed goes to the front-end
-                if not (np.array_equal(sc.x, xs) and np.array_equal(sc.y, ys)):
-                    sc.x, sc.y = xs, ys
-                for trait, value in (("colors", [color]), ("stroke", color),
-                                     ("default_size", int(size)), ("marker", marker),
-                                     ("fill", bool(fill)), ("stroke_width", stroke_width)):
-                    if getattr(sc, trait) != value:
-                        setattr(sc, trait, value)
-            return sc
-        sc = bqplot.Scatter(x=xs, y=ys, scales={"x": self.x_scale, "y": self.y_scale},
-                            marker=marker, colors=[color], stroke=color, fill=bool(fill),
-                            default_size=int(size), stroke_width=stroke_width,
-                            opacities=[opacity], display_legend=False, labels=[name])
-        self.markers[name] = sc
-        self.figure.marks = list(self.figure.marks) + [sc]
-        return sc
-
-    def remove_markers(self, name: str) -> None:
-        """Remove a marker set (no error if absent)."""
-        sc = self.markers.pop(name, None)
-        if sc is not None:
-            self.figure.marks = [m for m in self.figure.marks if m is not sc]
-
-    def marker_counts(self) -> dict[str, int]:
-        """Number of markers in each set."""
-        return {k: int(np.size(sc.x)) for k, sc in self.markers.items()}
-
     # -- cursor ------------------------------------------------------------
     def on_click(self, callback: Callable[[float, float], None]) -> None:
         """Call ``callback(x, y)`` (pixels) when the user clicks the image."""
@@ -475,11 +540,13 @@ class ImageViewer(traitlets.HasTraits):
                     log.exception("viewer '%s': click callback failed", self.name)
 
     def read(self, x: float, y: float) -> dict:
-        """Readout at pixel ``(x, y)``: pixel, value, RA/Dec; also shown under the figure."""
-        out: dict[str, Any] = {"x": float(x), "y": float(y), "value": None,
+        """Readout at pixel ``(x, y)``: pixel, value, unit, RA/Dec; also shown under the figure."""
+        out: dict[str, Any] = {"x": float(x), "y": float(y), "value": None, "unit": "",
                                "ra": None, "dec": None}
+        self._last_xy = (float(x), float(y))
         if self.frames:
             fr = self.current
+            out["unit"] = fr.unit
             i, j = int(np.floor(x + 0.5)), int(np.floor(y + 0.5))
             ny, nx = fr.data.shape
             if 0 <= i < nx and 0 <= j < ny:
@@ -499,7 +566,8 @@ class ImageViewer(traitlets.HasTraits):
 def _readout_html(r: dict, frame: str) -> str:
     parts = [f"<b>{html.escape(frame)}</b>", f"x={r['x']:.2f} y={r['y']:.2f}"]
     if r.get("value") is not None:
-        parts.append(f"value={r['value']:.6g}")
+        unit = f" {html.escape(r['unit'])}" if r.get("unit") else ""
+        parts.append(f"value={r['value']:.6g}{unit}")
     if r.get("ra") is not None:
         from astropy.coordinates import Angle
 

@@ -1,4 +1,45 @@
-"""Fixtures for the browser tests: voila on 127.0.0.1, Debian Chromium, hermetic pages.
+"""Fixtures for the browser tests: voila and JupyterLab on 127.0.0.1, Debian Chromium.
+
+JupyterLab fixture API (for the panels' Lab tests)
+--------------------------------------------------
+``lab`` (function fixture) -> :class:`uihelpers.LabSession`. One JupyterLab server per
+test session (``lab_server``: a free port on 127.0.0.1, no token, a temporary root
+dir, temporary settings/workspaces dirs, news and update checks off) and one Chromium
+page per ``lab.open`` call (every non-loopback request aborted)::
+
+    def test_my_panel_in_lab(lab):
+        page = lab.open("align.ipynb", viewport=(1280, 800))   # or webgl=False
+        # the notebook (from tests/ui/notebooks, or a list of cell sources) was copied
+        # into the server's root, opened in Lab, run (command notebook:run-all-cells), the
+        # call returned when the kernel is idle, no cell shows [*] and every
+        # widget view in the outputs has rendered.
+        page.wait_for_selector(".dk-fig-align .plotarea_events")
+        from uihelpers import (assert_figures_visible, assert_no_horizontal_scroll,
+                               assert_not_blank, time_until_changed)
+        assert_figures_visible(page)            # every .dk-fig fully inside the output area
+        assert_no_horizontal_scroll(page)       # output areas do not scroll sideways
+        assert_not_blank(page, ".dk-fig-align") # pixel std-dev of the plot area > 10
+        assert page.dk_errors == []             # page errors + console errors (filtered)
+
+``lab.open(notebook, *, viewport=(1400, 900), webgl=True, timeout=120)``
+    ``notebook``: a file name in ``tests/ui/notebooks`` or a list of cell sources
+    (written to a fresh ``.ipynb``). ``webgl=False`` opens it in a second Chromium
+    launched with ``--disable-webgl --disable-3d-apis`` (no software WebGL either).
+    Returns the playwright ``Page``; ``page.dk_errors`` (list of str) collects page
+    errors and console errors (network-abort noise and the shared-module version
+    warnings are dropped), ``page.dk_console`` keeps every console message.
+``lab.rerun(page)``  run all cells again and wait (as ``open`` does).
+``lab.server.url`` / ``lab.server.root``  the server and its root dir (a ``Path``).
+A cell that raises makes ``open`` fail with the traceback. The notebook is rendered with
+``windowingMode: none`` (every cell in the DOM); figures are scrolled into view by the
+helpers. Screenshots go to ``$DK_UI_SHOTS`` when set (``uihelpers.save_shot(page, name,
+css)`` scrolls ``css`` into view first). ``uihelpers.time_until_changed(page, css, action)``
+returns the seconds from ``action()`` until the figure's pixels change (print it; never
+assert timings). Layout gotcha the checks catch: an ipywidget with ``width='100%'`` keeps
+its default 2-px margins and overflows its box by 4 px (a sideways scrollbar); give such
+widgets ``margin='0px'`` (the viewer does).
+
+The voila fixtures (below) are unchanged: ``notebook_url`` + ``hermetic_page``.
 
 The notebooks in ``tests/ui/notebooks`` are served by one voila server (a
 directory tree, one kernel per page). Playwright drives the system Chromium
@@ -13,6 +54,7 @@ anywhere; CI installs all three. ``DK_UI_SHOTS=<dir>`` keeps screenshots.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -38,6 +80,7 @@ try:  # the browser tests need pytest-playwright; without it they are not collec
 except ImportError:
     HAVE_PLAYWRIGHT = False
     collect_ignore_glob.append("test_*_browser.py")
+    collect_ignore_glob.append("test_lab_*.py")
 
 
 def _voila_exe() -> str | None:
@@ -58,6 +101,8 @@ def pytest_collection_modifyitems(config, items):
         missing.append("voila")
     if not Path(CHROMIUM).exists():
         missing.append(f"chromium ({CHROMIUM})")
+    if _jupyter_exe() is None:
+        missing.append("jupyterlab")
     if missing and os.environ.get("DRIZZLEKIT_REQUIRE_BROWSER"):
         # CI installs all of them: a missing one is a broken set-up, not a skip
         raise pytest.UsageError("browser tests need " + " and ".join(missing))
@@ -171,3 +216,88 @@ def hermetic_page(page):
     page.dk_blocked = blocked
     page.set_default_timeout(30_000)
     return page
+
+
+# ----------------------------------------------------------------------------- JupyterLab
+def _jupyter_exe() -> str | None:
+    cand = Path(sys.executable).with_name("jupyter-lab")
+    if cand.exists():
+        return str(cand)
+    return shutil.which("jupyter-lab")
+
+
+_LAB_SETTINGS = {
+    # no news/update toasts (they would cover the outputs), every cell in the DOM
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings":
+        {"fetchNews": "false", "checkForUpdates": False},
+    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
+}
+
+
+@pytest.fixture(scope="session")
+def lab_server(tmp_path_factory):
+    """JupyterLab on 127.0.0.1 (no token, temporary root dir); see the module docstring."""
+    from uihelpers import LabServer
+
+    exe = _jupyter_exe()
+    if exe is None:
+        pytest.skip("jupyterlab is not installed")
+    base = tmp_path_factory.mktemp("lab")
+    root, settings, work = base / "root", base / "settings", base / "workspaces"
+    for d in (root, settings, work):
+        d.mkdir()
+    for rel, value in _LAB_SETTINGS.items():
+        f = settings / rel
+        f.parent.mkdir(parents=True, exist_ok=True)
+        f.write_text(json.dumps(value))
+    port = _free_port()
+    log_path = base / "lab.log"
+    env = {**os.environ, "NUMBA_NUM_THREADS": os.environ.get("NUMBA_NUM_THREADS", "1"),
+           "PYTHONWARNINGS": "ignore::DeprecationWarning",
+           "JUPYTER_RUNTIME_DIR": str(base / "runtime")}
+    env.pop("DRIZZLEKIT_WEBGL", None)
+    with open(log_path, "w") as logf:
+        proc = subprocess.Popen(
+            [exe, "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
+             "--ServerApp.port_retries=0", "--IdentityProvider.token=",
+             "--ServerApp.password=", "--ServerApp.allow_root=True",
+             f"--ServerApp.root_dir={root}", "--LabApp.expose_app_in_browser=True",
+             "--LabApp.news_url=None", f"--LabApp.user_settings_dir={settings}",
+             f"--LabApp.workspaces_dir={work}", "--ServerApp.disable_check_xsrf=True"],
+            stdout=logf, stderr=subprocess.STDOUT, env=env, cwd=str(root))
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            with urllib.request.urlopen(url + "/api/status", timeout=2):
+                break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.terminate()
+                pytest.fail(f"jupyter lab did not start; log:\n{log_path.read_text()[-3000:]}")
+            time.sleep(0.25)
+    yield LabServer(url=url, root=root, log=log_path, notebooks=NOTEBOOKS)
+    proc.terminate()
+    try:
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+if HAVE_PLAYWRIGHT:
+    @pytest.fixture
+    def lab(lab_server, browser, launch_browser, browser_type_launch_args):
+        """Open notebooks in JupyterLab and run them; see the module docstring."""
+        from uihelpers import LabSession
+
+        base_args = list(browser_type_launch_args.get("args", []))
+
+        def launch_without_webgl():
+            return launch_browser(
+                args=base_args + ["--disable-webgl", "--disable-3d-apis",
+                                  "--disable-software-rasterizer"],
+                ignore_default_args=["--enable-unsafe-swiftshader"])
+
+        session = LabSession(lab_server, browser, launch_without_webgl)
+        yield session
+        session.close()

@@ -20,7 +20,7 @@ def test_params_panel_in_the_browser(hermetic_page, notebook_url):
     page = hermetic_page
     page.goto(notebook_url("params.ipynb"))
     page.wait_for_selector(".dk-status .dk-values")
-    page.wait_for_selector(".dk-params-astrodrizzle .dk-params-reset")
+    page.wait_for_selector(".dk-params-astrodrizzle .dk-params-reset", timeout=90_000)
     assert "errors=none" in _errors(page)
 
     # help on hover: the tooltip is the title of the parameter's label
