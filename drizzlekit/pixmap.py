@@ -26,6 +26,7 @@ import copy
 import logging
 import math
 import operator
+import threading
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -241,17 +242,30 @@ def _bbox_targets(wcs_from: Any, wcs_to: Any, disable_bbox: str) -> list[Any]:
     return [w for w in targets if getattr(w, "bounding_box", None) is not None]
 
 
+#: Serialises the bounding-box toggling of concurrent calls (threads sharing a gwcs).
+_BBOX_LOCK = threading.RLock()
+
+
 @contextmanager
 def _bbox_disabled(targets: list[Any]) -> Iterator[None]:
-    """Temporarily remove the bounding boxes of ``targets``; always restore them."""
-    saved = [(w, w.bounding_box) for w in targets]
-    try:
-        for w, _ in saved:
-            w.bounding_box = None
+    """Temporarily remove the bounding boxes of ``targets``; always restore them.
+
+    Calls that toggle a bounding box hold a module lock meanwhile, so two threads
+    mapping with the same gwcs cannot see each other's toggles (FITS WCSs have no
+    bounding box and never take the lock).
+    """
+    if not targets:
         yield
-    finally:
-        for w, bbox in saved:
-            w.bounding_box = bbox
+        return
+    with _BBOX_LOCK:
+        saved = [(w, w.bounding_box) for w in targets]
+        try:
+            for w, _ in saved:
+                w.bounding_box = None
+            yield
+        finally:
+            for w, bbox in saved:
+                w.bounding_box = bbox
 
 
 # ---------------------------------------------------------------------------
@@ -608,8 +622,9 @@ def calc_pixmap(
     wcs_from: Any,
     wcs_to: Any,
     shape: tuple[int, int] | None = None,
-    stepsize: int | None = None,
     disable_bbox: str = "to",
+    *,
+    stepsize: int | None = None,
 ) -> np.ndarray:
     """Map every pixel of the input image onto the output image.
 
@@ -627,7 +642,12 @@ def calc_pixmap(
         default taken from ``wcs_from.array_shape``, else from
         ``wcs_from.pixel_shape``, else from ``wcs_from.bounding_box`` (the
         upper limit ``u`` of each axis gives ``ceil(u + 0.5)`` pixels).
-    stepsize : int, optional
+    disable_bbox : {"to", "from", "both", "none"}, optional
+        Which bounding boxes to ignore while computing the map: those of
+        ``wcs_to`` (default), ``wcs_from``, both or none.  Pixels outside an
+        active bounding box become NaN.  The bounding boxes are restored on
+        return, even after an error.
+    stepsize : int, optional, keyword-only
         If given (>= 1), evaluate the exact transformation only on a grid
         every ``stepsize`` input pixels (always including the last row and
         column) and interpolate between the grid nodes with a bicubic
@@ -636,11 +656,6 @@ def calc_pixmap(
         and WFC3/UVIS chips (SIP + lookup tables) is below 0.01 pixel:
         ~1e-8 pixel for SIP alone, up to ~6e-3 pixel where a column-by-column
         D2IM table adds structure finer than the grid.
-    disable_bbox : {"to", "from", "both", "none"}, optional
-        Which bounding boxes to ignore while computing the map: those of
-        ``wcs_to`` (default), ``wcs_from``, both or none.  Pixels outside an
-        active bounding box become NaN.  The bounding boxes are restored on
-        return, even after an error.
 
     Returns
     -------
