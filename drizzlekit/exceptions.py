@@ -15,6 +15,7 @@ __all__ = [
     "UnknownKernelError",
     "ParameterError",
     "InputFileError",
+    "OutputFileError",
     "AlignmentError",
     "TooFewSourcesError",
 ]
@@ -60,6 +61,11 @@ class ParameterError(InputError, KeyError):
 
 class InputFileError(DrizzlekitError, OSError):
     """A file is missing, unreadable or malformed. The message names the file."""
+
+
+class OutputFileError(InputFileError):
+    """A product cannot be written (an existing directory, a name too long, no
+    permission, no disk space). The message names the file or parameter."""
 
 
 class AlignmentError(DrizzlekitError):

@@ -121,18 +121,34 @@ def test_derivative_protects_stars():
     assert driz_cr(sci, blot, rdnoise=RN, scale=(0.0, 0.0)).any()
 
 
-def test_sky_in_model_and_compat_noise():
+def test_sky_in_model_and_noise_models():
     sci, blot = scene()
     sci[10, 10] += 45     # > 3.5*sqrt(100+25) = 39, < 3.0*sqrt(|100+400|+25) = 69
-    kw = dict(rdnoise=RN, background=400.0)
-    assert driz_cr(sci, blot, **kw)[10, 10]                          # sky counted once
-    assert not driz_cr(sci, blot, sky_in_model=False, **kw)[10, 10]   # sky counted twice
-    assert not driz_cr(sci, blot, compat=True, **kw)[10, 10]          # drizzlepac (Q2)
-    # Q19: compat noise sqrt(g|B+bg| + rn^2)/g; with g=4 and bg=0: sqrt(425)/4 = 5.15
+    kw = dict(rdnoise=RN, background=400.0, snr=(3.5, 3.0))
+    assert not driz_cr(sci, blot, **kw)[10, 10]                       # default: drizzlepac (Q2)
+    assert not driz_cr(sci, blot, noise_model="drizzlepac", **kw)[10, 10]
+    assert driz_cr(sci, blot, noise_model="corrected", **kw)[10, 10]  # sky counted once
+    assert not driz_cr(sci, blot, noise_model="corrected", sky_in_model=False,
+                       **kw)[10, 10]                                  # sky counted twice
+    # Q19: drizzlepac noise sqrt(g|B+bg| + rn^2)/g; with g=4 and bg=0: sqrt(425)/4 = 5.15
     sci2, blot2 = scene()
     sci2[10, 10] += 25
-    assert driz_cr(sci2, blot2, rdnoise=RN, gain=4.0, compat=True)[10, 10]
-    assert not driz_cr(sci2, blot2, rdnoise=RN, gain=4.0)[10, 10]  # gain ignored: e- data
+    assert driz_cr(sci2, blot2, rdnoise=RN, gain=4.0)[10, 10]
+    assert not driz_cr(sci2, blot2, rdnoise=RN, gain=4.0,
+                       noise_model="corrected")[10, 10]  # gain ignored: e- data
+    with pytest.raises(ParameterError, match="noise_model"):
+        driz_cr(sci, blot, noise_model="compat")
+
+
+def test_corrected_thresholds_are_higher_and_its_default():
+    from drizzlekit.steps.driz_cr import CORRECTED_SNR, DRIZZLEPAC_SNR
+    assert DRIZZLEPAC_SNR == (3.5, 3.0)
+    assert CORRECTED_SNR[0] > DRIZZLEPAC_SNR[0] and CORRECTED_SNR[1] > DRIZZLEPAC_SNR[1]
+    sci, blot = scene()
+    sci[10, 10] += 0.5 * (3.5 + CORRECTED_SNR[1]) * NOISE   # between the two pass-2 levels
+    sci[10, 11] += 200.0
+    assert driz_cr(sci, blot, rdnoise=RN, noise_model="corrected", snr=(3.5, 3.0))[10, 10]
+    assert not driz_cr(sci, blot, rdnoise=RN, noise_model="corrected")[10, 10]
 
 
 def reference_driz_cr(sci, blot, snr, scale, grow, ctegrow, cte_dir, gain, rn, bg):
@@ -156,7 +172,7 @@ def reference_driz_cr(sci, blot, snr, scale, grow, ctegrow, cte_dir, gain, rn, b
 
 @pytest.mark.parametrize("grow", [1, 2, 3, 4])
 @pytest.mark.parametrize("ctegrow, cte_dir", [(0, 0), (2, 1), (3, -1)])
-def test_compat_matches_scipy_rendering(grow, ctegrow, cte_dir):
+def test_drizzlepac_model_matches_scipy_rendering(grow, ctegrow, cte_dir):
     rng = np.random.default_rng(grow * 10 + ctegrow)
     y, x = np.mgrid[:60, :64]
     blot = 300 + 2000 * np.exp(-((x - 30) ** 2 + (y - 25) ** 2) / 8.0)
@@ -166,7 +182,7 @@ def test_compat_matches_scipy_rendering(grow, ctegrow, cte_dir):
     sci[0, :5] += 500
     sci[-1, -3:] += 500   # CRs on the borders exercise the mirror boundaries
     kw = dict(snr=(3.5, 3.0), scale=(1.2, 0.7), grow=grow, ctegrow=ctegrow, cte_dir=cte_dir)
-    got = driz_cr(sci, blot, gain=2.0, rdnoise=4.0, background=300.0, compat=True, **kw)
+    got = driz_cr(sci, blot, gain=2.0, rdnoise=4.0, background=300.0, **kw)
     want = reference_driz_cr(sci, blot, kw["snr"], kw["scale"], grow, ctegrow, cte_dir,
                              2.0, 4.0, 300.0)
     np.testing.assert_array_equal(got, want)
@@ -210,7 +226,7 @@ def test_bad_input():
     with pytest.raises(ParameterError, match="scale"):
         driz_cr(sci, blot, scale=(1, 2, 3))
     with pytest.raises(ParameterError, match="gain"):
-        driz_cr(sci, blot, gain=0, compat=True)
+        driz_cr(sci, blot, gain=0)
     with pytest.raises(ParameterError, match="border"):
         qderiv(sci, "wrap")
     with pytest.raises(ShapeError, match="crmask"):
@@ -257,3 +273,88 @@ def test_numba_thresholds_equal_numpy_rendering(g, bg, rn2):
     np.testing.assert_array_equal(fail2, ref2)
     assert ok1[5, 7] and not fail2[5, 7]  # NaN is never a cosmic ray
     assert 0 < np.count_nonzero(~ok1) and 0 < np.count_nonzero(fail2)
+
+
+# -- warnings around the step (issue 9: mixed filters, too many flags) -------------------
+def test_exposure_filter_reads_every_instrument_keyword():
+    from drizzlekit.steps.cr_checks import exposure_filter
+
+    assert exposure_filter({"FILTER1": "F606W", "FILTER2": "CLEAR2S"}) == "F606W"   # ACS
+    assert exposure_filter({"FILTER1": "CLEAR1L", "FILTER2": "F814W"}) == "F814W"
+    assert exposure_filter({"FILTER1": "F555W", "FILTER2": "POL0V"}) == "F555W;POL0V"
+    assert exposure_filter({"FILTER": "f160w"}) == "F160W"                         # WFC3
+    assert exposure_filter({"FILTNAM1": "F555W", "FILTNAM2": ""}) == "F555W"       # WFPC2
+    assert exposure_filter({"FILTER": "CLEAR"}) == "" and exposure_filter({}) == ""
+
+
+def _tiny(filters=None, patch=False):
+    from drizzlekit.datasets import simulate_dither
+
+    sim = simulate_dither(n_exposures=3, shape=(48, 56), seed=21, n_stars=10, n_galaxies=1)
+    for k, h in enumerate(sim.hdulists):
+        if filters:
+            h[0].header["FILTER"] = filters[k]
+    if patch:  # something in one exposure the others do not have (a ghost, a satellite)
+        sim.hdulists[1]["SCI", 1].data[10:30, 10:30] += 600.0
+    return sim.hdulists
+
+
+def _run(hdulists, tmp_path):
+    import warnings
+
+    import drizzlekit as dk
+    from drizzlekit.steps.cr_checks import CosmicRayWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = dk.astrodrizzle(hdulists, output=str(tmp_path / "w"), in_memory=True,
+                              runfile="", progress=False, driz_combine=False, build=True)
+    return res, [str(w.message) for w in caught if issubclass(w.category, CosmicRayWarning)]
+
+
+def test_mixed_filters_warn_naming_the_filters(tmp_path):
+    _, msgs = _run(_tiny(["F606W", "F606W", "F814W"]), tmp_path)
+    mixed = [m for m in msgs if "different filters" in m]
+    assert len(mixed) == 1 and "F606W" in mixed[0] and "F814W" in mixed[0]
+    assert "once per filter" in mixed[0]
+    _, msgs = _run(_tiny(["F606W"] * 3), tmp_path)
+    assert not msgs                       # one filter, clean data: no warning at all
+
+
+def test_too_many_cosmic_rays_warn(tmp_path):
+    from drizzlekit.steps import cr_checks
+
+    res, msgs = _run(_tiny(patch=True), tmp_path)
+    flagged = [m for m in msgs if "flagged as cosmic rays" in m]
+    assert len(flagged) == 1 and "<in-memory 1>[SCI,1]" in flagged[0]
+    frac = max(m.mean() for m in res.cr_masks.values())
+    assert frac > cr_checks.MAX_CR_FRACTION == 0.05
+    with pytest.warns(cr_checks.CosmicRayWarning, match="6.0%"):
+        cr_checks.warn_cr_fraction("x[SCI,1]", np.arange(100) < 6)
+    assert cr_checks.warn_cr_fraction("x[SCI,1]", np.arange(100) < 5) == 0.05  # no warning
+
+
+def test_corrected_model_gets_its_own_thresholds():
+    from drizzlekit.steps.cr_checks import resolve_snr
+    from drizzlekit.steps.driz_cr import CORRECTED_SNR
+
+    assert resolve_snr("drizzlepac", (3.5, 3.0)) == (3.5, 3.0)
+    assert resolve_snr("corrected", (3.5, 3.0)) == CORRECTED_SNR
+    assert resolve_snr("corrected", (5.0, 4.0)) == (5.0, 4.0)   # explicit values are kept
+    assert resolve_snr("corrected", [4.0]) == (4.0, 4.0)
+
+
+def test_cr_fraction_counts_only_dq_good_pixels():
+    import warnings as _w
+
+    from drizzlekit.steps.cr_checks import warn_cr_fraction
+
+    mask = np.zeros((10, 10), bool)
+    mask[:3] = True                      # 30 % flagged, all of it on bad pixels
+    good = np.ones((10, 10), bool)
+    good[:3] = False
+    with _w.catch_warnings():
+        _w.simplefilter("error")
+        assert warn_cr_fraction("chip", mask, good=good) == 0.0
+    with pytest.warns(UserWarning, match="30.0%"):
+        warn_cr_fraction("chip", mask)

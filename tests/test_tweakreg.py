@@ -188,8 +188,10 @@ def test_failed_image_is_reported_and_left_alone(work, tmp_path):
     assert not res.succeeded
     assert open(blank.filenames[0], "rb").read() == before
     assert res.written["headers"] == files[:2]
+    blank2 = tmp_path / "blank01_flt.fits"
+    shutil.copy(blank.filenames[0], blank2)  # a second (distinct) empty image
     with pytest.raises(TooFewSourcesError, match="blank00_flt.fits"):
-        tweakreg(blank.filenames * 2, runfile="")
+        tweakreg(blank.filenames + [str(blank2)], runfile="")
 
 
 def test_bad_parameters_and_files(work):

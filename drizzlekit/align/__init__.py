@@ -1,7 +1,8 @@
 """Image alignment (the TweakReg engine) at the array / WCS level.
 
-* :func:`align_wcs` — align catalogs + WCSs of one- or multi-chip images to a
-  reference catalog or image; returns :class:`AlignResult` per image.
+* :func:`align_wcs` — align catalogs + WCSs (astropy ``WCS`` or ``gwcs``) of
+  one- or multi-chip images to a reference catalog or image; returns
+  :class:`AlignResult` per image, with the corrected WCS objects.
 * :func:`align_catalogs` — the same matching and fitting on positions already
   in a tangent plane (fast enough for live re-fits; :mod:`.solve`).
 * Building blocks: :mod:`.tangent` (orthonormal tangent plane, arcsec),

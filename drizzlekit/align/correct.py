@@ -68,8 +68,10 @@ def correct_wcs(wcs, plane: TangentPlane, matrix, shift, *, extent=None):
 
     Parameters
     ----------
-    wcs : astropy.wcs.WCS
-        Celestial WCS of one chip (distortions allowed); not modified.
+    wcs : astropy.wcs.WCS or gwcs.wcs.WCS
+        Celestial WCS of one chip (distortions allowed); not modified. A
+        gwcs gets the exact correction appended to its pipeline
+        (:mod:`.gwcs_support`).
     plane : TangentPlane
         The plane (arcsec) in which the correction was fitted.
     matrix : array_like (2, 2)
@@ -91,6 +93,10 @@ def correct_wcs(wcs, plane: TangentPlane, matrix, shift, *, extent=None):
     drizzlekit.exceptions.InputError
         If ``wcs`` is not a 2-axis celestial WCS.
     """
+    from .gwcs_support import correct_gwcs, is_gwcs
+
+    if is_gwcs(wcs):  # the correction goes into the gwcs pipeline
+        return correct_gwcs(wcs, plane, matrix, shift)
     check_celestial_wcs(wcs, "wcs")
     m = np.asarray(matrix, dtype=float).reshape(2, 2)
     t = np.asarray(shift, dtype=float).reshape(2)

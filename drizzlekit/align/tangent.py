@@ -128,15 +128,21 @@ class TangentPlane:
 
 
 def check_celestial_wcs(wcs, name: str = "wcs") -> None:
-    """Raise :class:`InputError` unless ``wcs`` is a 2-axis celestial astropy WCS.
+    """Raise :class:`InputError` unless ``wcs`` is a 2-axis celestial astropy WCS or gwcs.
 
     The longitude axis must be the first pixel/world axis (the usual
     ``RA---TAN``, ``DEC--TAN`` order).
     """
     from astropy.wcs import WCS
 
+    from .gwcs_support import check_gwcs_celestial, is_gwcs
+
+    if is_gwcs(wcs):
+        check_gwcs_celestial(wcs, name)
+        return
     if not isinstance(wcs, WCS):
-        raise InputError(f"{name}: expected an astropy.wcs.WCS, got {type(wcs).__name__}")
+        raise InputError(f"{name}: expected an astropy.wcs.WCS or a gwcs.wcs.WCS, got "
+                         f"{type(wcs).__name__}")
     if wcs.naxis != 2 or not wcs.has_celestial:
         ctypes = list(getattr(wcs.wcs, "ctype", []))
         raise InputError(
@@ -155,6 +161,10 @@ def pixel_to_sky(wcs, x, y) -> tuple[np.ndarray, np.ndarray]:
     y = np.asarray(y, dtype=float)
     if x.size == 0:
         return np.empty(x.shape), np.empty(y.shape)
+    if not hasattr(wcs, "all_pix2world"):  # a gwcs
+        from .gwcs_support import gwcs_pixel_to_sky
+
+        return gwcs_pixel_to_sky(wcs, x, y)
     ra, dec = wcs.all_pix2world(x, y, 0)
     return np.asarray(ra, dtype=float), np.asarray(dec, dtype=float)
 
@@ -165,6 +175,10 @@ def sky_to_pixel(wcs, ra, dec) -> tuple[np.ndarray, np.ndarray]:
     dec = np.asarray(dec, dtype=float)
     if ra.size == 0:
         return np.empty(ra.shape), np.empty(dec.shape)
+    if not hasattr(wcs, "all_world2pix"):  # a gwcs
+        from .gwcs_support import gwcs_sky_to_pixel
+
+        return gwcs_sky_to_pixel(wcs, ra, dec)
     x, y = wcs.all_world2pix(ra, dec, 0, tolerance=1e-8, maxiter=50, quiet=True)
     return np.asarray(x, dtype=float), np.asarray(y, dtype=float)
 

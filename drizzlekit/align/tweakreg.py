@@ -385,18 +385,27 @@ def tweakreg(input, **params: Any) -> TweakRegResult:
 
 def _run(input, p: dict) -> TweakRegResult:
     from ..io.fits_input import read_exposure
+    from ..io.inplace import check_distinct, check_updatable
     from ..io.inputs import expand_inputs, rootname
     from .engine import align_wcs
 
     items = expand_inputs(input)
     filenames = [it.filename for it in items]
     log.info("tweakreg: %d input image(s): %s", len(filenames), ", ".join(filenames))
+    check_distinct(filenames, "input")  # same file twice (name, symlink or hard link)
+    if p["updatehdr"] or (p["headerlet"] and p["attach"]):
+        check_updatable(filenames, "updatehdr" if p["updatehdr"] else "attach")
     if p["updatehdr"] and not p["reusename"]:
         _check_wcsnames(filenames, p["wcsname"])
     for key in ("interactive", "see2dplot"):
         if p.get(key):
             log.debug("tweakreg: '%s' is handled by the notebook panels; ignored here", key)
 
+    if len(filenames) == 1 and _blank(p["refimage"]) and _blank(p["refcat"]):
+        raise TooFewSourcesError(
+            f"input: only one image ({filenames[0]}): TweakReg aligns images to each other, "
+            "so give a second image, a reference image (refimage) or a reference catalog "
+            "(refcat)")
     images = [_Image(f, os.path.basename(f), read_exposure(f)) for f in filenames]
     catmap = None if _blank(p["catfile"]) else read_catfile(p["catfile"])
     exclmap = None if _blank(p["exclusions"]) else read_exclusions_file(p["exclusions"])
@@ -409,9 +418,9 @@ def _run(input, p: dict) -> TweakRegResult:
     refcat = None
     reference = ""
     if not _blank(p["refimage"]):
-        rpath = os.path.abspath(p["refimage"])
+        rpath = os.path.realpath(p["refimage"])
         for k, img in enumerate(images):
-            if os.path.abspath(img.filename) == rpath:
+            if os.path.realpath(img.filename) == rpath:
                 ref_in_inputs = k
         if ref_in_inputs is not None:
             refimg = images[ref_in_inputs]
@@ -512,12 +521,28 @@ def _check_headerlets(targets: list[tuple[int, str, str]], images: list[_Image],
                                  "nothing was written")
 
 
+def _fit_rms(r) -> dict:
+    """RMS_RA, RMS_DEC (arcsec) and NMATCH of a result, for its headerlet."""
+    used = np.asarray(r.residuals)[np.asarray(r.fitmask, bool)] if r.nused else None
+    if used is None or used.size == 0:
+        return {}
+    rms = np.sqrt(np.mean(used ** 2, axis=0))
+    return {"rms_ra": float(rms[0]), "rms_dec": float(rms[1]), "nmatch": int(r.nused)}
+
+
 def _write_outputs(out: TweakRegResult, images: list[_Image], p: dict, rootname) -> None:
     from ..io import wcs_update as wu
 
     written = out.written
     ok = [k for k, r in enumerate(out.results) if r.status in ("SUCCESS", "REFERENCE")]
-    targets = _headerlet_targets(images, p, rootname, ok) if p["headerlet"] else []
+    # the reference image alone is never rewritten: with no image aligned there is
+    # nothing to record (no new WCSNAME, no HISTORY, no headerlet)
+    aligned = any(r.status == "SUCCESS" for r in out.results)
+    upd = ok if aligned else []
+    if not aligned and (p["updatehdr"] or p["headerlet"]):
+        log.warning("tweakreg: no image was aligned; no header was updated and no headerlet "
+                    "written")
+    targets = _headerlet_targets(images, p, rootname, upd) if p["headerlet"] else []
     _check_headerlets(targets, images, p)  # before anything is written
     # catalogs
     catfiles = []
@@ -536,9 +561,9 @@ def _write_outputs(out: TweakRegResult, images: list[_Image], p: dict, rootname)
         if failed:
             log.warning("tweakreg: headers of %s not updated (alignment FAILED)",
                         ", ".join(failed))
-        if ok:
-            files = [images[k].filename for k in ok]
-            wcss = [_as_list(out.results[k].wcs) for k in ok]
+        if upd:
+            files = [images[k].filename for k in upd]
+            wcss = [_as_list(out.results[k].wcs) for k in upd]
             hist = (f"drizzlekit tweakreg: WCS aligned to {out.reference or 'the reference'} "
                     f"({p['fitgeometry']})")
             wu.updatehdr(files, wcss, wcsname=p["wcsname"], reusename=p["reusename"],
@@ -581,7 +606,7 @@ def _write_outputs(out: TweakRegResult, images: list[_Image], p: dict, rootname)
             hlets.append(wu.write_headerlet(
                 path, img.filename, _as_list(r.wcs), hdrname=hdrname, wcsname=p["wcsname"],
                 author=p["author"], descrip=p["descrip"], catalog=p["catalog"],
-                history=p["history"], clobber=p["clobber"]))
+                history=p["history"], clobber=p["clobber"], **_fit_rms(r)))
         written["headerlets"] = hlets
         if p["attach"]:
             for (k, _, _), path in zip(targets, hlets):
@@ -653,8 +678,10 @@ def run_tweakreg_cli(args: argparse.Namespace) -> int:
             raise InputError("input: no images given (positional INPUT or --input)")
         res = tweakreg(inp, **values)
     except DrizzlekitError as exc:
-        log.error("tweakreg: %s", exc)
         sys.stderr.write(f"drizzlekit tweakreg: error: {exc}\n")
         return 2
     sys.stdout.write(res.summary() + "\n")
+    if not values.get("updatehdr"):
+        sys.stdout.write("headers not updated (run with --updatehdr to write the corrected "
+                         "WCS into the images)\n")
     return 0 if res.succeeded else 1

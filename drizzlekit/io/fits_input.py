@@ -8,7 +8,7 @@ HDU list) and closes the file again: input files are never modified (spec §11 Q
 Units, gain and read noise follow spec §0:
 
 * ``bunit`` = ``BUNIT`` of the SCI header; missing or containing ``ergs`` means
-  ``ELECTRONS/S``. ``in_units`` = ``'cps'`` if ``'/s'`` is in it, else ``'counts'``.
+  ``ELECTRONS/S``. ``in_units`` = ``'cps'`` for a rate per second, else ``'counts'``.
 * ``eff_gain`` turns the data into electrons(-like) values and
   ``conversion_factor`` turns them into electrons integrated over the exposure:
 
@@ -28,8 +28,16 @@ Units, gain and read noise follow spec §0:
   ``ATODGNA..D`` / ``READNSEA..D`` (primary header, then the SCI header). ACS/SBC
   uses gain 1, read noise 0. Other instruments fall back to ``GAIN``/``CCDGAIN``
   and ``RDNOISE``/``READNOISE``/``READNOIS`` keywords, and finally to the documented
-  defaults gain = 1, rdnoise = 0 with a logged warning.
-* ``exptime`` (s): ``EXPTIME`` (primary, then SCI header); default 1 s with a warning.
+  defaults gain = 1, rdnoise = 0 with a logged warning. STIS and WFPC2 follow drizzlepac's
+  instrument classes instead (:mod:`drizzlekit.io.instruments`: ``ATODGAIN``/``READNSE``,
+  WFPC2's per-chip table, DN times gain); WFPC2 GEIS and waivered files are converted in
+  memory with DQ from the companion file (:mod:`drizzlekit.io.wfpc2`).
+* ``exptime`` (s): ``EXPTIME`` (primary, then SCI header). With ``strict=True`` (as
+  :func:`drizzlekit.astrodrizzle` reads) a missing, zero or negative value is an error
+  naming the file and keyword; otherwise it becomes 1 s with a warning.
+* ``BUNIT`` is parsed with :mod:`astropy.units` (:func:`drizzlekit.io.checks.parse_bunit`);
+  with ``strict=True`` a unit that is not counts, electrons or a rate of them per second
+  (``MJy/sr``, ``erg/s/cm2/A`` not spelled ``ergs``) is an error naming the file.
 """
 
 from __future__ import annotations
@@ -45,6 +53,7 @@ from astropy.io import fits
 from astropy.wcs import WCS, FITSFixedWarning
 
 from ..exceptions import InputError, InputFileError
+from .instruments import fixed_gain_rdnoise, unit_factors
 
 __all__ = ["Chip", "Exposure", "read_exposure", "parse_group"]
 
@@ -174,6 +183,8 @@ class Exposure:
     instrument: str
     detector: str
     n_sci: int = field(default=0)
+    #: Rootname set when one file holds several exposures (STIS imsets, io/stis.py).
+    root: str | None = field(default=None)
 
     @property
     def rootname(self) -> str:
@@ -181,6 +192,8 @@ class Exposure:
         ``_flt``; for an in-memory exposure the ``ROOTNAME`` keyword."""
         from .inputs import rootname  # local import: inputs imports nothing from here
 
+        if self.root:
+            return self.root
         if self.filename == "<in-memory>":
             return str(self.primary_header.get("ROOTNAME", "") or "").strip().lower()
         return rootname(self.filename)
@@ -260,6 +273,17 @@ def _open(path, filename: str) -> fits.HDUList:
         hdul.close()
         raise InputFileError(f"{filename}: empty FITS file")
     return hdul
+
+
+def _open_hst(filename: str) -> fits.HDUList:
+    """:func:`_open`, or a GEIS header file (``.c0h``) read into memory."""
+    from .wfpc2 import is_geis_name, read_geis
+
+    if not is_geis_name(filename):
+        return _open(filename, filename)
+    if not os.path.isfile(filename):
+        raise InputFileError(f"{filename}: file not found")
+    return read_geis(filename)
 
 
 def _hdu_array(hdu, filename: str, what: str) -> np.ndarray | None:
@@ -346,26 +370,50 @@ def _instr_param(value, keyword, default_keys, fallback_keys, headers, filename,
     if v is None and fallback_keys:
         v = _mean_nonzero(fallback_keys, headers, filename, strict=False)
     if v is None:
+        if default is None:  # the caller decides (read_exposure(strict=True))
+            return None
         log.warning("%s: no %s in the headers; using the default %s", filename, what, default)
         return default
     return v
 
 
-def _units(bunit_raw, gain: float, exptime: float) -> tuple[str, str, float, float]:
-    """(bunit, in_units, eff_gain, conversion_factor) from BUNIT (spec §0)."""
-    if bunit_raw is None or "ergs" in str(bunit_raw).lower():
-        bunit = "ELECTRONS/S"
+def _units(bunit_raw, gain: float, exptime: float, filename: str = "",
+           strict: bool = False) -> tuple[str, str, float, float]:
+    """(bunit, in_units, eff_gain, conversion_factor) from BUNIT (spec §0).
+
+    ``BUNIT`` is parsed with astropy.units (:func:`drizzlekit.io.checks.parse_bunit`);
+    with ``strict`` a unit that is not counts, electrons or a rate of them is an
+    :class:`~drizzlekit.exceptions.InputFileError` naming ``filename``.
+    """
+    from .checks import parse_bunit
+
+    if bunit_raw is None or not str(bunit_raw).strip() or "ergs" in str(bunit_raw).lower():
+        bunit = "ELECTRONS/S"  # drizzlepac's rule for a missing or flux-calibrated BUNIT
     else:
         bunit = str(bunit_raw).strip()
-    low = bunit.lower()
-    in_units = "cps" if "/s" in low else "counts"
-    electrons = "electron" in low or low.startswith("e-") or low.startswith("e/")
+    in_units, electrons = parse_bunit(bunit, filename, strict=strict)
     eff_gain = 1.0 if electrons else gain
     cf = eff_gain * (exptime if in_units == "cps" else 1.0)
     return bunit, in_units, eff_gain, cf
 
 
+def _strict_exptime(value, given, expkeyword, headers, filename: str) -> float:
+    """The resolved exposure time, or an error naming the file and keyword."""
+    from .checks import check_exptime
+
+    if not _is_unset(given):
+        return check_exptime(value, filename, "exptime (the parameter)")
+    key = "EXPTIME" if _is_unset(expkeyword) else str(expkeyword).strip().upper()
+    raw = _header_value(key.split(",")[0].strip(), *headers)
+    return check_exptime(value, filename, key, raw)
+
+
 def _cte_dir(instrument: str, detector: str, extver: int, primary: fits.Header) -> int:
+    from .instruments import cte_direction  # STIS, WFPC2 (drizzlepac's classes)
+
+    hst = cte_direction(instrument, detector)
+    if hst is not None:
+        return hst
     if (instrument, detector) in (("ACS", "WFC"), ("WFC3", "UVIS")):
         return -1 if extver == 1 else 1
     if (instrument, detector) == ("ACS", "HRC"):
@@ -419,6 +467,7 @@ def read_exposure(
     gnkeyword: str | None = None,
     rnkeyword: str | None = None,
     expkeyword: str | None = None,
+    strict: bool = False,
 ) -> Exposure:
     """Read one FLT/FLC-style exposure (multi-extension or single-image FITS).
 
@@ -436,6 +485,12 @@ def read_exposure(
         Header keyword(s) to read instead, comma separated, e.g.
         ``"ATODGNA,ATODGNB"`` (mean of the non-zero values). Giving both a value
         and a keyword for the same quantity is an error.
+    strict : bool
+        Refuse what would silently give wrong numbers (what
+        :func:`drizzlekit.astrodrizzle` uses): a missing, zero, negative or
+        non-finite exposure time, and a ``BUNIT`` that is not counts, electrons
+        or a rate of them (see :mod:`drizzlekit.io.checks`). Without it a missing
+        exposure time becomes 1 s and an unknown unit counts, with a warning.
 
     Returns
     -------
@@ -460,16 +515,19 @@ def read_exposure(
         hdul, close = path, False
     else:
         filename = os.fspath(path)
-        hdul, close = _open(filename, filename), True
+        hdul, close = _open_hst(filename), True
     try:
-        return _read(hdul, filename, group, gain, rdnoise, exptime,
-                     gnkeyword, rnkeyword, expkeyword)
+        from .wfpc2 import as_mef  # WFPC2 GEIS/waivered/c0m: in-memory MEF + DQ file
+
+        return _read(as_mef(hdul, filename), filename, group, gain, rdnoise, exptime,
+                     gnkeyword, rnkeyword, expkeyword, strict=strict)
     finally:
         if close:
             hdul.close()
 
 
-def _read(hdul, filename, group, gain, rdnoise, exptime, gnkeyword, rnkeyword, expkeyword):
+def _read(hdul, filename, group, gain, rdnoise, exptime, gnkeyword, rnkeyword, expkeyword,
+          strict=False):
     try:
         primary = hdul[0].header.copy()
     except Exception as exc:
@@ -553,18 +611,25 @@ def _read(hdul, filename, group, gain, rdnoise, exptime, gnkeyword, rnkeyword, e
 
         headers = (primary,) if single else (primary, header)
         c_exptime = _instr_param(exptime, expkeyword, ("EXPTIME",), (), headers,
-                                 filename, "exptime", 1.0)
+                                 filename, "exptime", None if strict else 1.0)
+        if strict:
+            c_exptime = _strict_exptime(c_exptime, exptime, expkeyword, headers, filename)
         if instrument == "ACS" and detector == "SBC":
             fixed_gain = 1.0 if _is_unset(gain) and _is_unset(gnkeyword) else None
             fixed_rn = 0.0 if _is_unset(rdnoise) and _is_unset(rnkeyword) else None
         else:
             fixed_gain = fixed_rn = None
+        fixed_gain, fixed_rn = fixed_gain_rdnoise(  # STIS, WFPC2 (io/instruments.py)
+            instrument, detector, primary, header, filename, gain=gain, gnkeyword=gnkeyword,
+            rdnoise=rdnoise, rnkeyword=rnkeyword, fixed_gain=fixed_gain, fixed_rn=fixed_rn)
         c_gain = _instr_param(gain, gnkeyword, _AMP_GAIN_KEYS, _GENERIC_GAIN_KEYS, headers,
                               filename, "gain", DEFAULT_GAIN, fixed=fixed_gain)
         c_rn = _instr_param(rdnoise, rnkeyword, _AMP_RN_KEYS, _GENERIC_RN_KEYS, headers,
                             filename, "rdnoise", DEFAULT_RDNOISE, fixed=fixed_rn)
 
-        bunit, in_units, eff_gain, cf = _units(header.get("BUNIT"), c_gain, c_exptime)
+        bunit, in_units, eff_gain, cf = _units(header.get("BUNIT"), c_gain, c_exptime,
+                                               f"{filename}[{what}]", strict)
+        eff_gain, cf = unit_factors(instrument, in_units, eff_gain, cf, c_gain)  # WFPC2: DN
         native = _NATIVE_UNITS.get((instrument, detector if instrument != "WFPC2" else ""),
                                    bunit.upper())
 

@@ -10,6 +10,10 @@ Accepted forms:
   members of its ``MEMNAME``/``MEMTYPE`` table, each rootname resolved to an
   existing ``<root>_flt.fits`` or ``<root>_flc.fits`` next to the table.
 
+WFPC2 science files may be GEIS (``*.c0h``), waivered (``*_c0f.fits``) or MEF
+(``*_c0m.fits``); a wildcard drops the data-quality and GEIS data files that go with a
+matched science file (they are read with it, :mod:`drizzlekit.io.wfpc2`).
+
 A string input gives a sorted list (drizzlepac sorts it); a Python list keeps its order.
 Every file must exist; otherwise :class:`~drizzlekit.exceptions.InputFileError`
 names it. Nothing here opens or modifies the inputs except the ASN table itself.
@@ -41,6 +45,7 @@ __all__ = [
 PathLike = Union[str, os.PathLike]
 
 _WILDCARD = re.compile(r"[*?\[]")
+_GEIS_EXT = re.compile(r"\.[A-Za-z0-9]{2}[hHdD]$")
 #: Suffixes stripped from a file name to get its rootname (plus ``.fits[.gz]``).
 KNOWN_SUFFIXES = (
     "_flt", "_flc", "_raw", "_crj", "_crc", "_sfl", "_drz", "_drc", "_drw",
@@ -48,6 +53,8 @@ KNOWN_SUFFIXES = (
 )
 #: Suffixes tried, in order, when an ASN member rootname is resolved to a file.
 ASN_MEMBER_SUFFIXES = ("_flt.fits", "_flc.fits")
+#: Tried in order, when no ``_flt``/``_flc`` file exists, for WFPC2 ASN members.
+WFPC2_MEMBER_SUFFIXES = ("_c0m.fits", "_c0h.fits", "_c0f.fits", ".c0h")
 
 
 @dataclass(frozen=True)
@@ -87,6 +94,9 @@ def rootname(filename: PathLike) -> str:
         if low.endswith(ext):
             name = name[: -len(ext)]
             break
+    else:
+        if _GEIS_EXT.search(name) and len(name) > 4:  # GEIS u1234567m.c0h (WFPC2)
+            return name[:-4]
     low = name.lower()
     for suf in KNOWN_SUFFIXES:
         if low.endswith(suf) and len(name) > len(suf):
@@ -143,7 +153,11 @@ def output_filename(input, output: str | None = None,
     suffix = "_drc" if first.lower().endswith(("_flc.fits", "_flc.fits.gz")) else "_drz"
     if first and os.path.exists(first):
         try:
-            if str(fits.getval(first, "INSTRUME", ext=0)).strip().upper() == "WFPC2":
+            from .wfpc2 import is_geis_name, read_geis_header
+
+            head = read_geis_header(first) if is_geis_name(first) else \
+                fits.getheader(first, ext=0)
+            if str(head.get("INSTRUME", "")).strip().upper() == "WFPC2":
                 suffix = "_drw"
         except Exception:
             pass
@@ -178,8 +192,26 @@ def _expand_name(name: str, origin: str | None = None) -> list[str]:
         if not found:
             where = f" (listed in {origin})" if origin else ""
             raise InputFileError(f"{name}: wildcard matches no file{where}")
-        return found
+        return _drop_wfpc2_companions(found)
     return [_check_exists(name, origin)]
+
+
+def _drop_wfpc2_companions(found: list[str]) -> list[str]:
+    """A wildcard's matches without the files that belong to another match: WFPC2
+    data-quality files (``x_c1f.fits`` next to ``x_c0f.fits``, ``x.c1h`` next to
+    ``x.c0h``, ``x_c1m.fits``/``x_c1h.fits`` next to ``x_c0m.fits``/``x_c0h.fits``)
+    and GEIS data files (``x.c0d`` next to ``x.c0h``)."""
+    from .wfpc2 import dq_companion, is_geis_name
+
+    present = set(found)
+    drop = set()
+    for f in found:
+        dq = dq_companion(f)
+        if dq in present:
+            drop.add(dq)
+        if is_geis_name(f):
+            drop.add(f[:-1] + ("d" if f[-1] == "h" else "D"))
+    return [f for f in found if f not in drop]
 
 
 def _read_atfile(spec: str) -> list[InputItem]:
@@ -276,6 +308,10 @@ def _resolve_member(member: str, base: str, asn: str) -> str:
     else:
         candidates = [os.path.join(base, name + suf) for suf in ASN_MEMBER_SUFFIXES]
     found = [c for c in candidates if os.path.isfile(c)]
+    if not found and rootname(name) == name:  # WFPC2 members: c0m, waivered, GEIS
+        wfpc2 = [os.path.join(base, name + suf) for suf in WFPC2_MEMBER_SUFFIXES]
+        found = [c for c in wfpc2 if os.path.isfile(c)][:1]
+        candidates += wfpc2
     if not found:
         raise InputFileError(
             f"{asn}: member {member} has no calibrated file "

@@ -242,11 +242,14 @@ def update_header_wcs(header: fits.Header, new_wcs: WCS, *, wcsname: str = "TWEA
         raise ParameterError("wcsname: must not be empty")
     if not reusename and wcsname.upper() in {n.upper() for n in wcs_names(header).values()}:
         raise ParameterError(f"{where}: WCSNAME '{wcsname}' already exists; choose another "
-                             "wcsname or set reusename=True")
+                             "wcsname or allow reusing it (reusename=True; on the command line "
+                             "--reusename)")
     letter = archive_primary_wcs(header, where)
     set_primary_wcs(header, new_wcs, wcsname)
     if history:
-        header.add_history(history)
+        from .output_checks import fits_text
+
+        header.add_history(fits_text(history))
     return letter
 
 
@@ -318,20 +321,26 @@ def updatehdr(filenames: str | Sequence[str], new_wcs, *, wcsname: str = "TWEAK"
     -----
     Every file is first updated in memory; only when all succeeded are they
     written, each to a temporary file that then replaces the original. An
-    error before the final renames leaves every file byte-identical.
+    error before the final renames leaves every file byte-identical. Read-only
+    files and files listed twice are refused before anything is read
+    (:func:`drizzlekit.io.inplace.check_updatable`); a symbolic link is
+    updated through the link (its target is replaced, the link stays).
     """
     single = isinstance(filenames, (str, os.PathLike))
     files = [os.fspath(filenames)] if single else [os.fspath(f) for f in filenames]
     per_file = [new_wcs] if single else list(new_wcs)
     if len(per_file) != len(files):
         raise InputError(f"new_wcs: {len(per_file)} WCS sets for {len(files)} files")
+    from .inplace import check_updatable
+
+    reals = check_updatable(files, "updatehdr")  # read-only / duplicates: refuse first
     prepared = []
     reports = []
     try:
-        for fname, wcss in zip(files, per_file):
+        for fname, real, wcss in zip(files, reals, per_file):
             wlist = [wcss] if isinstance(wcss, WCS) else list(wcss)
-            hdul = _open_full(fname)
-            prepared.append((fname, hdul))
+            hdul = _open_full(real)
+            prepared.append((real, hdul))
             exts = _sci_extensions(hdul)
             if len(exts) != len(wlist):
                 raise InputFileError(f"{fname}: {len(exts)} SCI extension(s) but {len(wlist)} "
@@ -747,48 +756,25 @@ def write_sky_catalog(path: str | os.PathLike, ra, dec, *, source: str = "") -> 
 # ============================================================================ headerlets
 def write_headerlet(path: str | os.PathLike, filename: str, chip_wcs: Sequence[WCS], *,
                     hdrname: str, wcsname: str, author: str = "", descrip: str = "",
-                    catalog: str = "", history: str = "", clobber: bool = False) -> str:
+                    catalog: str = "", history: str = "", clobber: bool = False,
+                    rms_ra: float | None = None, rms_dec: float | None = None,
+                    nmatch: int | None = None) -> str:
     """Write a stand-alone headerlet file holding the aligned WCS of each chip.
 
-    A simplified headerlet: a primary header with ``HDRNAME``, ``DESTIM``
-    (the image rootname), ``WCSNAME``, ``AUTHOR``, ``DESCRIP``, ``CATALOG``
-    (and ``history`` as HISTORY cards), then one header-only ``SIPWCS``
-    extension per chip with the full WCS (SIP included). Written atomically.
+    The STScI headerlet format that ``stwcs`` applies
+    (``apply_headerlet_as_primary``), distortion lookup tables included; see
+    :mod:`drizzlekit.io.headerlet`. Written atomically.
 
     Raises
     ------
     drizzlekit.exceptions.InputFileError
         If ``path`` exists and ``clobber`` is false.
     """
-    from .inputs import rootname
+    from .headerlet import write_headerlet as _write
 
-    path = os.fspath(path)
-    if os.path.exists(path) and not clobber:
-        raise InputFileError(f"{path}: headerlet file exists (set clobber=True to replace it)")
-    ph = fits.Header()
-    ph["HDRNAME"] = hdrname
-    ph["DESTIM"] = rootname(filename)
-    ph["WCSNAME"] = wcsname
-    ph["AUTHOR"] = author
-    ph["DESCRIP"] = descrip
-    ph["CATALOG"] = catalog
-    if history:
-        hist = history
-        if os.path.exists(history):
-            with open(history, encoding="utf-8") as fh:
-                hist = fh.read()
-        for line in hist.splitlines():
-            ph.add_history(line)
-    hdus = [fits.PrimaryHDU(header=ph)]
-    for k, w in enumerate(chip_wcs, 1):
-        h = w.to_header(relax=True)
-        h["EXTNAME"] = "SIPWCS"
-        h["EXTVER"] = k
-        h["WCSNAME"] = wcsname
-        hdus.append(fits.ImageHDU(None, h))
-    with atomic_path(path) as tmp:
-        fits.HDUList(hdus).writeto(tmp)
-    return path
+    return _write(path, filename, chip_wcs, hdrname=hdrname, wcsname=wcsname, author=author,
+                  descrip=descrip, catalog=catalog, history=history, clobber=clobber,
+                  rms_ra=rms_ra, rms_dec=rms_dec, nmatch=nmatch)
 
 
 def attach_headerlet(filename: str | os.PathLike, headerlet: str | os.PathLike) -> int:
@@ -812,11 +798,14 @@ def attach_headerlet(filename: str | os.PathLike, headerlet: str | os.PathLike) 
         Missing or unreadable image or headerlet, or a headerlet with the
         same ``HDRNAME`` already attached.
     """
+    from .inplace import check_updatable
+
     filename = os.fspath(filename)
+    real = check_updatable([filename], "attach")[0]  # symlink: rewrite its target
     hlet = _open_full(os.fspath(headerlet))
     try:
         hdrname = str(hlet[0].header.get("HDRNAME", "")).strip()
-        hdul = _open_full(filename)
+        hdul = _open_full(real)
         try:
             present = [h for h in hdul
                        if str(h.header.get("EXTNAME", "")).strip().upper() == "HDRLET"]
@@ -831,8 +820,8 @@ def attach_headerlet(filename: str | os.PathLike, headerlet: str | os.PathLike) 
             hdu.header["HDRNAME"] = hdrname
             hdu.header["WCSNAME"] = str(hlet[0].header.get("WCSNAME", ""))
             hdul.append(hdu)
-            with atomic_path(filename) as tmp:
-                _write_hdulist(hdul, tmp, filename)
+            with atomic_path(real) as tmp:
+                _write_hdulist(hdul, tmp, real)
         finally:
             hdul.close()
     finally:
