@@ -23,11 +23,13 @@ def __getattr__(name):
         "calc_pixmap": ("drizzlekit.pixmap", "calc_pixmap"),
         "estimate_pixel_scale_ratio": ("drizzlekit.pixmap", "estimate_pixel_scale_ratio"),
         "decode_context": ("drizzlekit.pixmap", "decode_context"),
+        "utils": ("drizzlekit.utils", None),
         "params": ("drizzlekit.params", None),
         "datasets": ("drizzlekit.datasets", None),
         "align": ("drizzlekit.align", None),
         "astrodrizzle": ("drizzlekit.pipeline", "astrodrizzle"),
         "tweakreg": ("drizzlekit.align.tweakreg", "tweakreg"),
+        "restore_wcs": ("drizzlekit.io.inplace", "restore_wcs"),
         "make_output_wcs": ("drizzlekit.outwcs", "make_output_wcs"),
         "reproject_drizzle": ("drizzlekit.reprojection", "reproject_drizzle"),
     }

@@ -50,14 +50,16 @@ def _add_astrodrizzle(subparsers) -> argparse.ArgumentParser:
     spec = get_spec("astrodrizzle")
     parser = subparsers.add_parser(
         "astrodrizzle", help="combine dithered exposures, rejecting cosmic rays",
-        description=spec.doc)
+        description=spec.doc,
+        epilog="drizzlepac's spellings of the flags (--final_pixfrac) are accepted too.")
     parser.add_argument("inputs", nargs="*", metavar="INPUT",
                         help="input exposures: files, wildcards, comma list, @file or ASN "
                              "table (or --input)")
     parser.add_argument("--config", metavar="FILE", default=None,
                         help="parameter file: drizzlekit TOML or drizzlepac .cfg")
     parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                        help="progress bars (default: when stderr is a terminal)")
+                        help="progress bars (default: when stderr is a terminal or in a "
+                             "notebook)")
     spec.add_arguments(parser)
     parser.set_defaults(func=_run_astrodrizzle)
     return parser
@@ -87,15 +89,20 @@ def _run_astrodrizzle(args: argparse.Namespace) -> int:
         cfg_input = values.pop("input", None)
         if inputs and "input" in vars(args):
             raise InputError("input: give the inputs either as arguments or with --input")
-        if not inputs:
-            if not cfg_input:
-                raise InputError("input: no input exposures given")
-            inputs = [cfg_input]
+        if not inputs:  # drizzlepac's default: every *flt.fits file here
+            inputs = [cfg_input or spec["input"].default]
+            log.info("input: none given, using %r", inputs[0])
         inp = inputs[0] if len(inputs) == 1 else inputs
         output = values.pop("output", None) or None
-        progress = sys.stderr.isatty() if args.progress is None else args.progress
-        res = astrodrizzle(inp, output, progress=progress, **values)
+        res = astrodrizzle(inp, output, progress=args.progress, **values)
     except DrizzlekitError as exc:
+        sys.stderr.write(f"drizzlekit astrodrizzle: error: {exc}\n")
+        return 2
+    except MemoryError:  # the size checks are lower bounds; say what to change
+        sys.stderr.write("drizzlekit astrodrizzle: error: out of memory; use a smaller output "
+                         "frame (final_scale, final_outnx, final_outny) or fewer inputs\n")
+        return 2
+    except OSError as exc:  # a file system failure the checks could not foresee
         sys.stderr.write(f"drizzlekit astrodrizzle: error: {exc}\n")
         return 2
     for name in res.files_written:
@@ -201,7 +208,7 @@ def _align_demo(sim, align_wcs) -> str:
 
 
 def run_demo(outdir: str = ".", *, n_exposures: int = 4, size: int = 256, seed: int = 0,
-             align: bool = True, progress: bool = False):
+             align: bool = True, progress: bool | None = False):
     """Simulate a dither set, align it (if possible) and drizzle it.
 
     Parameters
@@ -256,7 +263,7 @@ def _run_demo_cli(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     try:
         res = run_demo(args.outdir, n_exposures=args.n_exposures, size=args.size,
-                       seed=args.seed, align=args.align, progress=sys.stderr.isatty())
+                       seed=args.seed, align=args.align, progress=None)
     except DrizzlekitError as exc:
         sys.stderr.write(f"drizzlekit demo: error: {exc}\n")
         return 2
@@ -287,6 +294,26 @@ def _add_tweakreg(subparsers):
 register_subcommand("tweakreg", _add_tweakreg)
 
 
+def _add_restore_wcs(subparsers):
+    """``drizzlekit restore-wcs``: provided by :mod:`drizzlekit.io.inplace`."""
+    from .io.inplace import add_restore_wcs_subcommand
+
+    return add_restore_wcs_subcommand(subparsers)
+
+
+register_subcommand("restore-wcs", _add_restore_wcs)
+
+
+def _add_warmup(subparsers):
+    """``drizzlekit warmup``: provided by :mod:`drizzlekit.warmup`."""
+    from .warmup import add_subcommand
+
+    return add_subcommand(subparsers)
+
+
+register_subcommand("warmup", _add_warmup)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``drizzlekit`` argument parser with every registered subcommand."""
     from . import __version__
@@ -311,16 +338,46 @@ def _configure_logging(verbose: int, quiet: bool) -> None:
     if handler is None:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        # errors the command reports itself are printed once, by the command
+        handler.addFilter(lambda r: not getattr(r, "drizzlekit_reraised", False))
         handler._drizzlekit_cli = True  # type: ignore[attr-defined]
         logger.addHandler(handler)
     handler.setLevel(level)
     logger.setLevel(level)
 
 
+def _subparser(parser: argparse.ArgumentParser, command: str | None):
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction) and command in action.choices:
+            return action.choices[command]
+    return None
+
+
+def _unknown_flags_message(parser: argparse.ArgumentParser, extras: Sequence[str]) -> str:
+    """'unrecognized arguments' with a "did you mean" for each near-miss flag."""
+    import difflib
+
+    known = [opt for action in parser._actions for opt in action.option_strings]
+    hints = []
+    for extra in extras:
+        flag = extra.split("=", 1)[0]
+        if not flag.startswith("--"):
+            continue
+        close = difflib.get_close_matches(flag, known, n=1, cutoff=0.75)
+        if not close and "_" in flag:
+            close = difflib.get_close_matches(flag.replace("_", "-"), known, n=1, cutoff=0.75)
+        if close:
+            hints.append(f"{flag}: did you mean {close[0]}?")
+    return "unrecognized arguments: " + " ".join(extras) + "".join(f"\n  {h}" for h in hints)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``drizzlekit`` console script; returns the exit status."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extras = parser.parse_known_args(argv)
+    if extras:  # the subcommand's usage and a hint, not the top-level usage
+        sub = _subparser(parser, getattr(args, "command", None)) or parser
+        sub.error(_unknown_flags_message(sub, extras))
     if not getattr(args, "func", None):
         parser.print_help()
         return 1

@@ -29,9 +29,12 @@ What differs from drizzlepac
   returned in :attr:`AstrodrizzleResult.cr_masks` (``True`` = cosmic ray)
   and, unless ``in_memory=True``, written to new ``<root>_sci<N>_crmask.fits``
   files (uint8, 1 = good, drizzlepac's convention) next to the product.
-* No intermediate single/median/blot files are written (they are in the
-  result object); ``driz_sep_compress``, ``combine_bufsize``, ``clean``,
-  ``preserve``, ``overwrite`` and ``restore`` therefore have no effect.
+* No intermediate single/median/blot files are kept (they are in the
+  result object; with ``in_memory=False`` the single drizzles and the median
+  live in memory-mapped files of a temporary directory that is removed when
+  the run ends, see :mod:`drizzlekit.mosaic`); ``driz_sep_compress``,
+  ``combine_bufsize``, ``clean``, ``preserve``, ``overwrite`` and ``restore``
+  therefore have no effect (``max_memory`` bounds the median's buffers).
 * Step dependencies follow ``astrodrizzle.run`` (spec §2.2): with two or more
   exposures ``driz_cr`` forces ``blot``, ``blot`` forces ``median`` and
   ``median`` forces ``driz_separate``; with one exposure ``median``,
@@ -66,7 +69,11 @@ from astropy.wcs import WCS, FITSFixedWarning
 from .exceptions import (DrizzlekitError, InputError, InputFileError, NoOverlapError,
                          ParameterError)
 from .io.bits import dq_to_mask
+from .io.checks import check_inputs
 from .io.fits_input import Chip, Exposure, read_exposure
+from .io.stis import split_exposure
+from .io.logfile import RunLogHandler
+from .io.output_checks import check_output_files, check_output_size, output_errors
 from .io.inputs import InputItem, expand_inputs, output_filename, rootname
 from .pixmap_store import PixmapStore
 
@@ -80,6 +87,7 @@ __all__ = [
     "run_median",
     "run_blot",
     "run_driz_cr",
+    "run_single_cr",
     "run_final_drizzle",
     "write_products",
     "apply_shifts",
@@ -155,6 +163,9 @@ class AstrodrizzleResult:
         ``(name, extver)`` -> CR-cleaned chip (``driz_cr_corr``), native units.
     sci, wht, ctx : numpy.ndarray or None
         Final science image (``bunit``), weight, context (planes, ny, nx).
+    err : numpy.ndarray or None
+        With ``final_err=True``: 1-sigma error of ``sci`` (``bunit``) from the
+        inputs' ERR arrays (NaN where ``wht`` is 0); ``var`` is its square.
     bunit : str
         Units of ``sci``.
     files_written : list of str
@@ -182,6 +193,7 @@ class AstrodrizzleResult:
     sci: np.ndarray | None = field(default=None, repr=False)
     wht: np.ndarray | None = field(default=None, repr=False)
     ctx: np.ndarray | None = field(default=None, repr=False)
+    err: np.ndarray | None = field(default=None, repr=False)
     bunit: str = ""
     records: list = field(default_factory=list, repr=False)
     files_written: list = field(default_factory=list)
@@ -189,8 +201,15 @@ class AstrodrizzleResult:
     progress: bool = field(default=False, repr=False)
     _pixmaps: dict = field(default_factory=dict, repr=False)
     _pixmap_bytes: int = field(default=0, repr=False)
+    #: Memory bound, scratch files and Dask client (:class:`drizzlekit.mosaic.ScaleOptions`).
+    scaling: Any = field(default=None, repr=False)
 
     # -- convenience ---------------------------------------------------------
+    @property
+    def var(self) -> np.ndarray | None:
+        """Variance of ``sci`` (``bunit`` squared): ``err**2``, or None."""
+        return None if self.err is None else np.square(self.err, dtype=np.float32)
+
     def chips(self) -> Iterator[tuple[ChipKey, int, Chip]]:
         """``((name, extver), exposure index, Chip)`` for every chip, in order."""
         for e, exp in enumerate(self.exposures):
@@ -224,6 +243,18 @@ class AstrodrizzleResult:
         if key in self.cr_masks:
             dq = dq | np.where(self.cr_masks[key], int(self.params["crbit"]), 0)
         return dq
+
+    def to_hdulist(self) -> fits.HDUList:
+        """The final product in memory: PRIMARY, SCI, WHT (CTX, ERR), as written."""
+        from .products import result_to_hdulist
+
+        return result_to_hdulist(self)
+
+    def to_nddata(self):
+        """The final image as ``astropy.nddata.CCDData`` (unit, WCS, mask, provenance)."""
+        from .products import result_to_nddata
+
+        return result_to_nddata(self)
 
     def summary(self) -> str:
         """A few lines describing the run."""
@@ -297,8 +328,22 @@ def _is_memory(obj) -> bool:
     return isinstance(obj, (fits.HDUList, Exposure))
 
 
+def _from_nddata(input):
+    """NDData/CCDData inputs (one, or in a list) as HDU lists."""
+    from .io.nddata_input import is_nddata, nddata_to_hdulist
+
+    if is_nddata(input):
+        return nddata_to_hdulist(input)
+    if isinstance(input, (list, tuple)):
+        return [nddata_to_hdulist(x, f"input[{k}]") if is_nddata(x) else x
+                for k, x in enumerate(input)]
+    return input
+
+
 def _load_items(input) -> tuple[list, bool]:
-    """(list of sources, all_files): a source is an InputItem, HDUList or Exposure."""
+    """(list of sources, all_files): a source is an InputItem, HDUList or Exposure
+    (NDData/CCDData objects are turned into HDU lists)."""
+    input = _from_nddata(input)
     if _is_memory(input):
         return [input], False
     if isinstance(input, (list, tuple)) and any(_is_memory(x) for x in input):
@@ -324,6 +369,8 @@ def _source_name(src, k: int) -> str:
 
 
 def _exposure_root(name: str, exp: Exposure, k: int) -> str:
+    if exp.root:  # one exposure of a multi-exposure file (STIS imsets: io/stis.py)
+        return exp.root
     if not name.startswith("<in-memory"):
         return rootname(name)
     root = str(exp.primary_header.get("ROOTNAME", "") or "").strip().lower()
@@ -356,11 +403,13 @@ def _read_sources(sources, p: dict) -> tuple[list[Exposure], list[str]]:
             exp = copy.deepcopy(src)  # the caller's object is never changed
         else:
             exp = read_exposure(src.filename if isinstance(src, InputItem) else src,
-                                group, **kw)
+                                group, strict=True, **kw)
         if not exp.chips:
             raise InputFileError(f"{name}: no chip selected (group={p['group']!r})")
-        exposures.append(exp)
-        names.append(name)
+        ivm = src.ivm if isinstance(src, InputItem) else None
+        for piece, piece_name in split_exposure(exp, name, ivm):  # STIS imsets: io/stis.py
+            exposures.append(piece)
+            names.append(piece_name)
     return exposures, names
 
 
@@ -377,19 +426,10 @@ def _reset_dq(exposures: list[Exposure], resetbits) -> None:
                 chip.dq = (chip.dq.astype(np.int64) & ~int(bits)).astype(chip.dq.dtype)
 
 
-def _linear_wcs(w: WCS) -> WCS:
-    """``w`` without SIP, lookup-table and D2IM distortion (``coeffs=False``)."""
-    out = w.deepcopy()
-    out.sip = None
-    out.cpdis1 = out.cpdis2 = None
-    out.det2im1 = out.det2im2 = None
-    out.wcs.ctype = [c.replace("-SIP", "") for c in out.wcs.ctype]
-    out.wcs.set()
-    return out
-
-
 def _chip_wcs(res: AstrodrizzleResult, chip: Chip) -> WCS:
-    return chip.wcs if res.params["coeffs"] else _linear_wcs(chip.wcs)
+    from .io.checks import linear_wcs  # coeffs=False: the WCS without its distortion
+
+    return chip.wcs if res.params["coeffs"] else linear_wcs(chip.wcs)
 
 
 def _hst_orientat(exp: Exposure) -> float | None:
@@ -537,19 +577,23 @@ def prepare(input, output: str | None = None, *, progress: bool = False,
     if input is None:
         input = p["input"]
     sources, all_files = _load_items(input)
+    _check_distinct(sources)
     exposures, names = _read_sources(sources, p)
     _reset_dq(exposures, p["resetbits"])
     _apply_dependencies(p, len(exposures))
-    ivm = [s.ivm if isinstance(s, InputItem) else None for s in sources]
+    ivm = [next((s.ivm for s in sources if isinstance(s, InputItem) and s.filename == n),
+                None) for n in names]  # per exposure (a split STIS file has none)
     out_name = _output_name(sources, all_files, input, p["output"], exposures, names)
     res = AstrodrizzleResult(params=p, exposures=exposures, names=names, ivm_files=ivm,
                              output=out_name, progress=progress)
     _check_output_paths(res)
+    check_inputs(res)  # exposure times, WCSs, usable pixels (drizzlekit.io.checks)
     if p["final_wht_type"] == "IVM" and p["driz_combine"]:
         for _, e, chip in res.chips():  # a bad IVM file fails now, not after the median
             _read_ivm(res, e, chip)
     t0 = time.perf_counter()
     _build_frames(res)
+    check_output_size(res)  # memory and disk space, before anything is allocated
     res.timings["initialize"] = time.perf_counter() - t0
     log.info("output frame %s (ny, nx), %.4f arcsec/pixel; single frame %s",
              res.output_shape, _pscale(res.output_wcs), res.single_shape)
@@ -591,6 +635,13 @@ def _crclean_name(res: AstrodrizzleResult, e: int) -> str:
     return os.path.join(_out_dir(res), f"{root}_crclean.fits")
 
 
+def _check_distinct(sources) -> None:
+    """The same file given twice (by name, symbolic or hard link) is an error."""
+    from .io.inplace import check_distinct
+
+    check_distinct([s.filename for s in sources if isinstance(s, InputItem)], "input")
+
+
 def _check_output_paths(res: AstrodrizzleResult) -> None:
     """Fail early (before any work) if a product would overwrite an input or
     cannot be written."""
@@ -602,6 +653,7 @@ def _check_output_paths(res: AstrodrizzleResult) -> None:
     inputs = [n for n in res.names if not n.startswith("<in-memory")]
     inputs += [i for i in res.ivm_files if i]
     planned = _planned_files(res)
+    check_output_files(planned)  # directories, name lengths, permissions
     if len(set(planned)) != len(planned):
         raise InputError("output: two products would get the same file name "
                          f"({sorted(planned)})")
@@ -639,11 +691,9 @@ def _and(*masks) -> np.ndarray | None:
 
 
 def _iterate(res: AstrodrizzleResult, items, desc: str):
-    if not res.progress:
-        return items
-    from tqdm.auto import tqdm
+    from .progress import progress_bar
 
-    return tqdm(items, desc=desc, leave=False)
+    return progress_bar(items, res.progress, desc)
 
 
 def _same_frame(a: WCS, b: WCS) -> bool:
@@ -665,12 +715,15 @@ def _pixmap(res: AstrodrizzleResult, e: int, chip: Chip, frame: WCS) -> np.ndarr
         return res._pixmaps[key].decode()
     step = res.params["stepsize"] or None
     pm = calc_pixmap(_chip_wcs(res, chip), frame, shape=chip.shape, stepsize=step)
-    if res._pixmap_bytes + pm.nbytes // 2 <= PIXMAP_CACHE_BYTES and np.isfinite(pm).all():
-        store = PixmapStore(pm)
+    if not np.isfinite(pm).all():
+        return pm
+    # always the stored numbers (cached or not), so a Dask worker that computes the
+    # map itself (drizzlekit.distributed) drizzles exactly the same positions
+    store = PixmapStore(pm)
+    if res._pixmap_bytes + store.nbytes <= PIXMAP_CACHE_BYTES:
         res._pixmaps[key] = store
         res._pixmap_bytes += store.nbytes
-        return store.decode()  # the same numbers in every step
-    return pm
+    return store.decode()  # the same numbers in every step
 
 
 def _require(res: AstrodrizzleResult, what: str, step: str, first: str) -> None:
@@ -829,45 +882,18 @@ def run_drizzle_separate(res: AstrodrizzleResult) -> dict:
         ``name`` -> single-drizzled SCI (e-/s); the weights are in
         ``res.single_wht``.
     """
-    from .steps.drizzle_steps import drizzle_chips
+    # every exposure on its own footprint (memory grows with the inputs, issue 12);
+    # res.single_sci/single_wht are full-frame views built on access
+    from .mosaic import run_drizzle_separate as _on_footprints
 
-    p = res.params
-    res.single_sci, res.single_wht = {}, {}
-    shape = res.single_shape
-    for e, exp in enumerate(_iterate(res, res.exposures, "drizzle separate")):
-        chips, keys = [], []
-        for chip in exp.chips:
-            key = (res.names[e], chip.extver)
-            mask = _and(_dq_mask(chip, p["driz_sep_bits"], "driz_sep_bits"),
-                        _static(res, chip))
-            chips.append(_drizzle_input(res, key, e, chip, mask))
-            keys.append(chip)
-        prod = drizzle_chips(chips, res.single_wcs, shape, kernel=p["driz_sep_kernel"],
-                             pixfrac=p["driz_sep_pixfrac"], fillval=p["driz_sep_fillval"],
-                             initial=0.0, wht_type=None, wt_scl=p["driz_sep_wt_scl"],
-                             wt_scl_name="driz_sep_wt_scl", context=False,
-                             pixmap_cache=lambda k, c, e=e, cs=keys:
-                             _pixmap(res, e, cs[k], res.single_wcs))
-        res.single_sci[res.names[e]] = prod.sci
-        res.single_wht[res.names[e]] = prod.wht
-    return res.single_sci
+    return _on_footprints(res)
 
 
 def _check_overlap(res: AstrodrizzleResult) -> None:
     """Every exposure must share pixels with another one for CR rejection."""
-    names = list(res.single_wht)
-    cover = {n: res.single_wht[n] > 0 for n in names}
-    alone = []
-    for n in names:
-        if not cover[n].any():
-            alone.append(n)
-            continue
-        others = np.zeros_like(cover[n])
-        for m in names:
-            if m != n:
-                others |= cover[m]
-        if not np.any(cover[n] & others):
-            alone.append(n)
+    from .mosaic import lonely_exposures
+
+    alone = lonely_exposures(res)  # one coverage count over the footprints
     if alone:
         raise NoOverlapError(
             "no overlap between exposures: " + ", ".join(alone) + " share(s) no pixel "
@@ -887,6 +913,7 @@ def run_final_drizzle(res: AstrodrizzleResult) -> np.ndarray:
     from .steps.drizzle_steps import drizzle_chips, final_units, output_pscale
 
     p = res.params
+    err_kw = _final_err_args(res)
     chips, order = [], []
     for key, e, chip in res.chips():
         cr = res.cr_masks.get(key)
@@ -895,6 +922,10 @@ def run_final_drizzle(res: AstrodrizzleResult) -> np.ndarray:
         ivm = _read_ivm(res, e, chip) if p["final_wht_type"] == "IVM" else None
         chips.append(_drizzle_input(res, key, e, chip, mask, ivm))
         order.append((e, chip))
+    if getattr(res.scaling, "client", None) is not None:  # Dask: one task per output tile
+        from .distributed import final_drizzle_on_client
+
+        drizzle_chips = final_drizzle_on_client(res)  # noqa: F811 - same signature
     prod = drizzle_chips(chips, res.output_wcs, res.output_shape, kernel=p["final_kernel"],
                          pixfrac=p["final_pixfrac"], fillval=p["final_fillval"],
                          initial=p["final_maskval"], wht_type=p["final_wht_type"],
@@ -902,14 +933,23 @@ def run_final_drizzle(res: AstrodrizzleResult) -> np.ndarray:
                          context=p["context"], nctx=len(chips),
                          pixmap_cache=lambda k, c: _pixmap(res, order[k][0], order[k][1],
                                                            res.output_wcs),
-                         progress=res.progress, desc="final drizzle")
-    first = res.exposures[0].chips[0]
+                         progress=res.progress, desc="final drizzle", **err_kw)
+    # drizzlepac converts to native units with the gain of the last chip drizzled
+    # (WFPC2: chips differ by up to 0.3 %); measured against it in tests/test_formats_peer.py
+    first = res.exposures[-1].chips[-1]
     res.sci, res.bunit = final_units(prod.sci, bunit=first.bunit,
                                      native_units=first.native_units, gain=first.gain,
                                      texptime=res.texptime, final_units=p["final_units"],
                                      proc_unit=p["proc_unit"])
     res.wht = prod.wht
     res.ctx = prod.ctx
+    if err_kw:
+        from .steps.variance import err_in_sci_units
+
+        res.err = err_in_sci_units(prod.var, bunit=first.bunit,
+                                   native_units=first.native_units, gain=first.gain,
+                                   texptime=res.texptime, final_units=p["final_units"],
+                                   proc_unit=p["proc_unit"])
     scale = output_pscale(res.output_wcs)
     res.records = [
         ChipRecord(data=f"{os.path.basename(res.names[e])}[sci,{chip.extver}]",
@@ -923,6 +963,16 @@ def run_final_drizzle(res: AstrodrizzleResult) -> np.ndarray:
     log.info("final drizzle: %s (ny, nx), %d pixels without weight, BUNIT %s",
              res.sci.shape, n_empty, res.bunit)
     return res.sci
+
+
+def _final_err_args(res: AstrodrizzleResult) -> dict:
+    """``{'variance': True}`` for ``final_err=True`` (ERR product), else ``{}``."""
+    if not res.params.get("final_err"):
+        return {}
+    if getattr(res.scaling, "client", None) is not None:
+        raise ParameterError("final_err=True is not supported with client= yet; "
+                             "run without a Dask client or set final_err=False")
+    return {"variance": True}
 
 
 def _read_ivm(res: AstrodrizzleResult, e: int, chip: Chip) -> np.ndarray | None:
@@ -963,8 +1013,6 @@ def run_median(res: AstrodrizzleResult) -> np.ndarray | None:
         ``res.median`` (e-/s); None when ``nlow + nhigh`` reject every image
         (then blot and driz_cr are skipped, as in drizzlepac).
     """
-    from .steps.median import combine_median
-
     _require(res, "singles", "median", "run_drizzle_separate")
     p = res.params
     names = [n for n in res.names if n in res.single_sci]
@@ -984,9 +1032,11 @@ def run_median(res: AstrodrizzleResult) -> np.ndarray | None:
         rn.append(math.sqrt(float(np.mean([c.rdnoise ** 2 for c in exp.chips]))))
         bg.append(min(res.sky.get((name, c.extver), 0.0) * c.conversion_factor
                       for c in exp.chips))
-    res.median = combine_median(
-        [res.single_sci[nm] for nm in names], [res.single_wht[nm] for nm in names],
-        combine_type=p["combine_type"], nlow=p["combine_nlow"], nhigh=p["combine_nhigh"],
+    from .mosaic import run_median as _median_in_bands
+
+    res.median = _median_in_bands(
+        res, names, combine_type=p["combine_type"], nlow=p["combine_nlow"],
+        nhigh=p["combine_nhigh"],
         lthresh=p["combine_lthresh"], hthresh=p["combine_hthresh"],
         nsigma=p["combine_nsigma"], grow=p["combine_grow"], maskpt=p["combine_maskpt"],
         newmasks=p["median_newmasks"], exptimes=exptimes, readnoise=rn, backgrounds=bg,
@@ -1007,6 +1057,11 @@ def run_blot(res: AstrodrizzleResult) -> dict:
 
     _require(res, "median", "blot", "run_median")
     p = res.params
+    if getattr(res.scaling, "client", None) is not None:  # Dask: one task per chip
+        from .distributed import blot_on_client
+
+        res.blots = blot_on_client(res)
+        return res.blots
     res.blots = {}
     for key, e, chip in _iterate(res, list(res.chips()), "blot"):
         if p["blot_addsky"]:
@@ -1031,11 +1086,14 @@ def run_driz_cr(res: AstrodrizzleResult) -> dict:
         ``(name, extver)`` -> bool array, ``True`` = cosmic ray (``res.cr_masks``).
         With ``driz_cr_corr`` the cleaned chips are in ``res.cr_clean``.
     """
+    from .steps.cr_checks import resolve_snr, warn_cr_fraction, warn_mixed_filters
     from .steps.driz_cr import cr_clean, driz_cr
 
     _require(res, "blots", "driz_cr", "run_blot")
     p = res.params
     res.cr_masks, res.cr_clean = {}, {}
+    warn_mixed_filters([e.primary_header for e in res.exposures], res.names)
+    snr = resolve_snr(p["driz_cr_noise_model"], p["driz_cr_snr"])
     for key, e, chip in _iterate(res, list(res.chips()), "driz_cr"):
         if key not in res.blots:
             raise InputError(f"step 'driz_cr': no blot for {key}; call run_blot first")
@@ -1049,20 +1107,57 @@ def run_driz_cr(res: AstrodrizzleResult) -> dict:
             in_model = True  # subtracted on the fly, added back by the blot
         else:  # nothing subtracted: the data (and median) still hold the sky, unless
             in_model = not p["skysub"] and not str(p["skyuser"] or "").strip()
-        mask = driz_cr(sci, blot, snr=p["driz_cr_snr"], scale=p["driz_cr_scale"],
+        mask = driz_cr(sci, blot, snr=snr, scale=p["driz_cr_scale"],
                        grow=p["driz_cr_grow"], ctegrow=p["driz_cr_ctegrow"],
                        cte_dir=chip.cte_dir, gain=chip.eff_gain, rdnoise=chip.rdnoise,
                        background=res.sky.get(key, 0.0) * cf, sky_in_model=in_model,
-                       compat=p["driz_cr_compat"])
+                       noise_model=p["driz_cr_noise_model"])
         res.cr_masks[key] = mask
         log.info("driz_cr %s[SCI,%d]: %d pixels flagged", key[0], key[1], int(mask.sum()))
+        warn_cr_fraction(f"{key[0]}[SCI,{key[1]}]", mask,
+                         good=_dq_mask(chip, p["driz_sep_bits"], "driz_sep_bits"))
         if p["driz_cr_corr"]:
             good = dq_to_mask(chip.dq, p["crbit"], "crbit") if chip.dq is not None else None
             res.cr_clean[key] = (cr_clean(sci, blot, mask, good) / cf).astype(np.float32)
     return res.cr_masks
 
 
+def run_single_cr(res: AstrodrizzleResult) -> dict:
+    """Cosmic rays of a lone exposure by L.A.Cosmic (``driz_cr_single='lacosmic'``).
+
+    A run with one exposure has no median to compare with, so step 7 flags
+    nothing (as in drizzlepac). This searches each chip on its own
+    (:func:`drizzlekit.steps.single_cr.lacosmic_mask`); the masks go to
+    ``res.cr_masks`` and are applied by the final drizzle.
+
+    Returns
+    -------
+    dict
+        ``(name, extver)`` -> bool array, ``True`` = cosmic ray.
+    """
+    from .steps.cr_checks import warn_cr_fraction
+    from .steps.single_cr import lacosmic_mask
+
+    p = res.params
+    res.cr_masks = {}
+    for key, e, chip in _iterate(res, list(res.chips()), "single-exposure CRs"):
+        cf = chip.conversion_factor
+        bad = None
+        if chip.dq is not None:
+            bad = ~dq_to_mask(chip.dq, p["final_bits"], "final_bits")
+        mask = lacosmic_mask(chip.sci.astype(np.float64) * cf, rdnoise=chip.rdnoise, bad=bad)
+        res.cr_masks[key] = mask
+        log.info("L.A.Cosmic %s[SCI,%d]: %d pixels flagged", key[0], key[1], int(mask.sum()))
+        warn_cr_fraction(f"{key[0]}[SCI,{key[1]}]", mask)
+    return res.cr_masks
+
+
+def _wants_single_cr(res: AstrodrizzleResult) -> bool:
+    return res.params.get("driz_cr_single", "off") != "off" and len(res.exposures) == 1
+
+
 # =========================================================================== writing
+@output_errors  # disk full / permission lost while writing -> OutputFileError
 def write_products(res: AstrodrizzleResult) -> list[str]:
     """Write the final product (and CR masks / cleaned images) atomically.
 
@@ -1071,45 +1166,16 @@ def write_products(res: AstrodrizzleResult) -> list[str]:
     list of str
         The files written (also appended to ``res.files_written``).
     """
-    from importlib.metadata import PackageNotFoundError, version
-
-    from . import __version__
     from .io.fits_output import write_crclean, write_crmask, write_drizzle_product
+    from .products import product_arguments
 
     if res.sci is None:
         raise InputError("write_products needs the final image: call run_final_drizzle "
                          "first")
     _check_output_paths(res)
     p = res.params
-    prims = [exp.primary_header for exp in res.exposures]
-    starts = [float(h["EXPSTART"]) for h in prims if "EXPSTART" in h]
-    ends = [float(h["EXPEND"]) for h in prims if "EXPEND" in h]
-    keywords: dict[str, Any] = {
-        "PROD_VER": (f"drizzlekit {__version__}", "software that made this product"),
-        "DRIZPARS": (os.path.basename(p["runfile"] or ""), "log file of the run"),
-        "EXPTIME": (res.texptime, "total exposure time (s) of the inputs"),
-        "TEXPTIME": (res.texptime, "total exposure time (s) of the inputs"),
-        "_NCOMBINE": len(res.exposures),
-    }
-    if starts:
-        keywords["EXPSTART"] = (min(starts), "exposure start time (MJD)")
-    if ends:
-        keywords["EXPEND"] = (max(ends), "exposure end time (MJD)")
-    for key in ("DRIZCORR", "DITHCORR"):
-        if key in prims[0]:
-            keywords[key] = "COMPLETE"
-    history = []
-    for pkg in ("numpy", "astropy", "numba", "scipy"):
-        try:
-            history.append(f"{pkg} version {version(pkg)}")
-        except PackageNotFoundError:  # pragma: no cover
-            pass
-    history.insert(0, f"drizzlekit version {__version__} (AstroDrizzle re-implementation)")
-    written = write_drizzle_product(
-        res.output, res.sci, res.wht, res.ctx if p["context"] else None, res.output_wcs,
-        bunit=res.bunit, records=res.records, primary_template=prims[0],
-        sci_template=res.exposures[0].chips[0].header, keywords=keywords, history=history,
-        build=bool(p["build"]))
+    _announce_overwrites(res.output, bool(p["build"]))
+    written = write_drizzle_product(**product_arguments(res))
     if res.cr_masks and not p["in_memory"]:
         for key, e, chip in res.chips():
             if key in res.cr_masks:
@@ -1135,6 +1201,28 @@ def write_products(res: AstrodrizzleResult) -> list[str]:
                 written.append(write_crclean(_crclean_name(res, e), src, cleaned, dq))
     res.files_written.extend(written)
     return written
+
+
+def _announce_compiling(p: dict) -> None:
+    """Say so when this run will compile numba kernels first (an empty cache)."""
+    from .warmup import cold
+
+    try:
+        pending = cold([p["driz_sep_kernel"], p["final_kernel"], "blot", "stats", "driz_cr"])
+    except Exception as exc:  # the check is a courtesy; it must never stop a run
+        log.debug("could not tell whether kernels are compiled: %s", exc)
+        return
+    if pending:
+        log.info("compiling kernels (first run only): %s; 'drizzlekit warmup' does this "
+                 "ahead of time", ", ".join(dict.fromkeys(pending)))
+
+
+def _announce_overwrites(output: str, build: bool) -> None:
+    from .io.fits_output import product_filenames
+
+    for name in dict.fromkeys(product_filenames(output, build).values()):
+        if os.path.exists(name):
+            log.warning("overwriting the existing product %s", name)
 
 
 def _memory_hdulist(exp: Exposure) -> fits.HDUList:
@@ -1177,15 +1265,30 @@ def apply_shifts(res: AstrodrizzleResult, shiftfile) -> None:
 
 
 # =========================================================================== the task
+def _failed_log_name(path: str) -> str:
+    stem, ext = os.path.splitext(path)
+    return f"{stem}_failed{ext or '.log'}"
+
+
 @contextmanager
 def _runfile(path: str | None):
-    """Log the run (INFO and above of the ``drizzlekit`` logger) to ``path``."""
+    """Log the run (INFO and above of the ``drizzlekit`` logger) to ``path``.
+
+    The log is written to ``<path>.partial`` and moved to ``path`` when the run
+    succeeds; a failed run's log goes to ``<stem>_failed<ext>``, so the log
+    that an earlier product's DRIZPARS keyword names is never overwritten by
+    a run that produced nothing.
+    """
     if not path:
         yield
         return
     logger = logging.getLogger("drizzlekit")
+    # only a regular file (or a new one) is written beside and moved into place:
+    # /dev/null, a FIFO or a terminal is written as it is
+    settle = not os.path.exists(path) or os.path.isfile(path)
+    partial = path + ".partial" if settle else path
     try:
-        handler = logging.FileHandler(path, mode="w")
+        handler = RunLogHandler(partial)  # a full disk: one error line, not a traceback
     except OSError as exc:
         log.warning("cannot open the log file %s (%s); not logging to a file", path, exc)
         yield
@@ -1205,8 +1308,10 @@ def _runfile(path: str | None):
             logger.addHandler(forward)
             logger.propagate = False
     logger.addHandler(handler)
+    ok = False
     try:
         yield
+        ok = True
     finally:
         logger.removeHandler(handler)
         if forward is not None:
@@ -1214,6 +1319,20 @@ def _runfile(path: str | None):
         logger.setLevel(old_level)
         logger.propagate = old_propagate
         handler.close()
+        if settle:
+            _settle_log(partial, path, ok)
+
+
+def _settle_log(partial: str, path: str, ok: bool) -> None:
+    """Move the finished log into place (success) or beside it (failure)."""
+    final = path if ok else _failed_log_name(path)
+    try:
+        os.replace(partial, final)
+    except OSError as exc:
+        log.warning("cannot move the log file to %s (%s); it is in %s", final, exc, partial)
+        return
+    if not ok:
+        log.warning("the log of this failed run is %s (%s is unchanged)", final, path)
 
 
 class _Forward(logging.Handler):
@@ -1259,7 +1378,9 @@ def _timed(res: AstrodrizzleResult, name: str, func) -> None:
     log.info("step %s done in %.2f s", name, res.timings[name])
 
 
-def astrodrizzle(input, output: str | None = None, *, progress: bool = True,
+def astrodrizzle(input, output: str | None = None, *, progress: bool | None = None,
+                 client=None, max_memory: int | None = None,
+                 scratch_dir: str | os.PathLike | None = None,
                  **params) -> AstrodrizzleResult:
     """Combine dithered exposures, rejecting cosmic rays (drizzlepac's AstroDrizzle).
 
@@ -1271,8 +1392,21 @@ def astrodrizzle(input, output: str | None = None, *, progress: bool = True,
     output : str, optional
         Output root name; the product is ``<output>_drz.fits`` (``_drc`` for
         FLC inputs). Default: the rootname of a single input, else ``'final'``.
-    progress : bool
-        Show progress bars on the long steps.
+    progress : bool or None
+        Show progress bars on the long steps; None (default): only when stderr
+        is a terminal or in a Jupyter notebook. Log lines are written beside
+        the bars, never through them.
+    client : dask.distributed.Client, optional
+        Run the single drizzles, median bands, blots and final-drizzle tiles
+        as tasks on the client's workers (:mod:`drizzlekit.distributed`);
+        the product is bit-identical to the in-process run.
+    max_memory : int, optional
+        Bound on the median's working buffers, bytes (default 256 MiB,
+        :data:`drizzlekit.tiles.MAX_MEMORY`); see the README's capacity plan.
+    scratch_dir : str or path, optional
+        With ``in_memory=False``, where the temporary directory of the
+        intermediates is made (default: the product's directory). It is
+        removed when the run ends, also on failure or Ctrl-C.
     **params
         AstroDrizzle parameters with drizzlepac's names (``final_kernel``,
         ``final_pixfrac``, ``driz_cr_snr`` ...), see
@@ -1307,10 +1441,21 @@ def astrodrizzle(input, output: str | None = None, *, progress: bool = True,
         from .params import get_spec
 
         runfile = get_spec("astrodrizzle")["runfile"].default
-    with _runfile(runfile):
+    scratch = None
+    from .products import parameter_lines
+    from .progress import logs_beside_bars, want_progress
+
+    progress = want_progress(progress)
+    with _runfile(runfile), logs_beside_bars(progress):
         try:
             res = prepare(input, output, progress=progress, **params)
             p = res.params
+            log.info("%s", "\n".join(parameter_lines(p)))
+            _announce_compiling(p)
+            from .mosaic import start_scaling
+
+            scratch = start_scaling(res, client, max_memory, scratch_dir)
+            _final_err_args(res)  # unsupported combinations fail before the steps
             with _threads(p["num_cores"]):
                 for name, flag in STEPS:
                     if flag is not None and not p[flag]:
@@ -1321,16 +1466,22 @@ def astrodrizzle(input, output: str | None = None, *, progress: bool = True,
                             "final_drizzle": run_final_drizzle}[name]
                     if name in ("blot", "driz_cr") and res.median is None:
                         continue
+                    if name == "final_drizzle" and _wants_single_cr(res):
+                        _timed(res, "single_cr", run_single_cr)
                     _timed(res, name, func)
             if p["driz_combine"]:
                 _timed(res, "write", write_products)
             res._pixmaps.clear()
             res._pixmap_bytes = 0
         except DrizzlekitError as exc:
-            log.error("astrodrizzle failed: %s", exc)
+            # for the log file; the caller (e.g. the CLI) reports the exception itself
+            log.error("astrodrizzle failed: %s", exc, extra={"drizzlekit_reraised": True})
             raise
         except Exception:
             log.exception("astrodrizzle failed")
             raise
+        finally:  # intermediates on disk go, also on failure and Ctrl-C
+            if scratch is not None:
+                scratch.close()
     log.info("astrodrizzle finished:\n%s", res.summary())
     return res

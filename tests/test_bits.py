@@ -99,3 +99,16 @@ def test_bad_bits_raise_parameter_error_naming_argument(bad):
 def test_float_dq_rejected():
     with pytest.raises(DtypeError, match="dq"):
         dq_to_mask(np.zeros(3, dtype=np.float32), 0)
+
+
+def test_named_hst_flags():
+    from drizzlekit.io.bits import interpret_bits
+    from drizzlekit.params import get_spec
+
+    assert interpret_bits("HOT,WARM") == 16 + 64
+    assert interpret_bits("hot+warm") == 16 + 64
+    assert interpret_bits("~SATURATED") == ~256
+    assert dq_to_mask(np.array([0, 16, 256, 272]), "HOT").tolist() == [True, True, False, False]
+    assert get_spec("astrodrizzle").validate(final_bits="HOT,WARM")["final_bits"] == "HOT,WARM"
+    with pytest.raises(ParameterError, match="final_bits"):
+        get_spec("astrodrizzle").validate(final_bits="HOTT")

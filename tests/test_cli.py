@@ -127,10 +127,10 @@ def test_errors_exit_status_and_nothing_written(sim_files, tmp_path, capsys):
         main(["astrodrizzle", *sim_files, "--final-kernel", "boxcar"])
 
 
-def test_no_input_is_an_error(tmp_path, capsys, monkeypatch):
+def test_no_input_uses_drizzlepacs_default(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert main(["-q", "astrodrizzle", "--runfile", "", "--no-progress"]) == 2
-    assert "no input exposures given" in capsys.readouterr().err
+    assert "*flt.fits" in capsys.readouterr().err  # the documented default, matching nothing
     assert main(["-q", "astrodrizzle", "--input", "*flt.fits", "--runfile", "",
                  "--no-progress"]) == 2
     assert "matches no file" in capsys.readouterr().err
@@ -150,3 +150,66 @@ def test_parser_lists_subcommands():
     ad = sub.choices["astrodrizzle"]
     flags = {s for a in ad._actions for s in a.option_strings}
     assert {"--final-kernel", "--driz-cr-snr", "--config", "--skysub", "--no-skysub"} <= flags
+
+
+def test_help_lists_choices_and_has_no_internal_references(capsys):
+    with pytest.raises(SystemExit):
+        main(["astrodrizzle", "--help"])
+    out = capsys.readouterr().out
+    assert "{square,point,turbo" in out and "CHOICE" not in out
+    assert "spec Q" not in out and "spec §" not in out
+
+
+def test_drizzlepac_spellings_are_aliases():
+    parser = build_parser()
+    args = parser.parse_args(["astrodrizzle", "x_flt.fits", "--final_pixfrac", "0.7",
+                              "--no-driz_cr", "--final_kernel", "turbo"])
+    assert args.final_pixfrac == "0.7" or float(args.final_pixfrac) == 0.7
+    assert args.driz_cr is False and args.final_kernel == "turbo"
+
+
+def test_misspelled_flag_gets_the_subcommand_usage_and_a_hint(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["astrodrizzle", "x_flt.fits", "--final-pixfracc", "0.5"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "usage: drizzlekit astrodrizzle" in err
+    assert "did you mean --final-pixfrac?" in err
+
+
+def test_an_error_is_printed_once(tmp_path, capsys):
+    missing = str(tmp_path / "missing_flt.fits")
+    assert main(["astrodrizzle", missing, "--runfile", "", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("missing_flt.fits: input file not found") == 1
+
+
+def test_python_dash_m(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "drizzlekit", "--version"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.startswith("drizzlekit ")
+
+
+def test_cfg_typo_is_an_error_with_a_hint(tmp_path):
+    from drizzlekit.exceptions import ParameterError
+
+    cfg = tmp_path / "pars.cfg"
+    cfg.write_text("[STEP 7: DRIZ_CR]\nfinal_pixfarc = 0.5\nsome_drizzlepac_only = 1\n")
+    with pytest.raises(ParameterError, match="did you mean 'final_pixfrac'"):
+        get_spec("astrodrizzle").read_drizzlepac_cfg(cfg)
+
+
+def test_tweakreg_messages(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    files = simulate_dither(n_exposures=2, shape=(128, 128), n_chips=1, seed=1, outdir=".",
+                            wcs_error_arcsec=0.05).filenames
+    before = _digest(files)
+    # one image: the message names what is missing, not minobj; printed once
+    assert main(["tweakreg", files[0], "--no-updatehdr"]) == 2
+    err = capsys.readouterr().err
+    assert "only one image" in err and "minobj" not in err
+    assert err.count("only one image") == 1
+    # without --updatehdr the user is told the headers were left alone
+    assert main(["-q", "tweakreg", *files]) == 0
+    assert "headers not updated" in capsys.readouterr().out
+    assert _digest(files) == before

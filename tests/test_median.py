@@ -239,3 +239,51 @@ def test_minmed_in_row_chunks_equals_whole_image(monkeypatch):
     monkeypatch.setattr(median_mod, "_ROWS_PER_CHUNK", 10_000)
     whole = median_mod.combine_median(imgs, whts, **kw)
     np.testing.assert_array_equal(chunked, whole)
+
+
+def test_corrected_combiner_is_closer_to_the_truth():
+    """Why combine_compat defaults to False (README, "Cosmic-ray defaults measured";
+    ``benchmarks/bench_cr_truth.py`` measures the same on 200x200 stacks)."""
+    rng = np.random.default_rng(2)
+    n, shape, truth = 4, (40, 40), 1.0
+    imgs = truth + rng.normal(0, 0.05, (n,) + shape)
+    wts = np.full((n,) + shape, 400.0)
+    allbad = rng.random(shape) < 0.1
+    wts[:, allbad] = 1.0                   # every input masked there
+    for kind, kw, where in (("imedian", {}, allbad), ("mean", dict(nlow=1, nhigh=1), None)):
+        w = wts
+        if where is None:                  # only two good inputs: nlow + nhigh reject both
+            where = rng.random(shape) < 0.1
+            w = np.full((n,) + shape, 400.0)
+            w[:2, where] = 1.0
+        rms = {c: np.sqrt(np.mean((combine_median(list(imgs), list(w), combine_type=kind,
+                                                  compat=c, **kw)[where] - truth) ** 2))
+               for c in (False, True)}
+        assert rms[False] < 0.1 < 0.9 < rms[True], (kind, rms)
+
+
+@pytest.mark.parametrize("kind, nlow, nhigh", [("median", 0, 0), ("imedian", 0, 0),
+                                               ("median", 1, 1), ("median", 0, 2),
+                                               ("minmed", 0, 0), ("iminmed", 0, 0)])
+def test_bottleneck_median_identical_to_sort_rule(monkeypatch, kind, nlow, nhigh):
+    """bottleneck.nanmedian (masking the rejected extremes) gives the sort rule's values."""
+    pytest.importorskip("bottleneck")
+    import drizzlekit.steps.median as median_mod
+
+    rng = np.random.default_rng(11)
+    for n in (1, 2, 3, 4, 5, 8):
+        imgs = np.round(rng.normal(10, 3, (n, 30, 20)), 1).astype(np.float32)  # ties
+        imgs[:, 3, 4] = np.nan
+        whts = np.where(rng.random((n, 30, 20)) < 0.3, 0.0, 100.0).astype(np.float32)
+        whts[:, 5, :3] = 0.0  # nothing good
+        kw = dict(combine_type=kind, nlow=nlow, nhigh=nhigh)
+        if kind.endswith("minmed"):
+            kw.update(exptimes=[100] * n, readnoise=[5] * n, backgrounds=[10] * n)
+        if n - nlow - nhigh < 1 and not kind.endswith("minmed"):
+            continue
+        monkeypatch.setattr(median_mod, "_HAVE_BOTTLENECK", True)
+        fast = median_mod.combine_median(list(imgs), list(whts), **kw)
+        monkeypatch.setattr(median_mod, "_HAVE_BOTTLENECK", False)
+        slow = median_mod.combine_median(list(imgs), list(whts), **kw)
+        np.testing.assert_array_equal(fast, slow)
+        assert np.all(np.isfinite(fast))  # NaN never enters a median, also with 'i'

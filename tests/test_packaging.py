@@ -31,3 +31,15 @@ def test_typed_and_citable():
     assert f"version: {drizzlekit.__version__}" in cff
     release = drizzlekit.__version__.split(".dev")[0]
     assert f"## {release}" in (ROOT / "CHANGELOG.md").read_text()
+
+
+def test_widgets_without_the_extra_say_how_to_install_it():
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['bqplot'] = None\n"
+            "try:\n    import drizzlekit.widgets\n"
+            "except ImportError as e:\n    print(e)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120).stdout
+    assert "pip install 'drizzlekit[widgets]'" in out and "bqplot" in out

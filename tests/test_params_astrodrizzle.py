@@ -55,9 +55,10 @@ EXPECTED = {
     "expkeyword": "",
 }
 
-# drizzlekit-only switches; their defaults select the corrected behaviour
+# drizzlekit-only switches: corrected behaviour where it measures better, else drizzlepac's
 EXTRAS = {"stats_compat": False, "sky_overlap_step": 4, "combine_compat": False,
-          "driz_cr_compat": False}
+          "driz_cr_noise_model": "drizzlepac", "memory_limit": None, "driz_cr_single": "off",
+          "final_err": False}
 
 
 def test_every_spec_parameter_present_with_its_default():
@@ -246,13 +247,14 @@ def test_drizzlepac_cfg_loads(tmp_path):
 
 def test_drizzlepac_cfg_unknown_name(tmp_path, caplog):
     path = tmp_path / "old.cfg"
-    path.write_text("final_pixfrac = 0.8\nfinal_pixfrax = 0.7\n")
+    path.write_text("final_pixfrac = 0.8\nproc_extra_thing = 0.7\n")
     with caplog.at_level(logging.WARNING):
-        v = SPEC.read_drizzlepac_cfg(path)
+        v = SPEC.read_drizzlepac_cfg(path)  # a name drizzlekit does not use: a warning
     assert v["final_pixfrac"] == 0.8
-    assert "final_pixfrax" in caplog.text
+    assert "proc_extra_thing" in caplog.text
+    path.write_text("final_pixfrac = 0.8\nfinal_pixfrax = 0.7\n")
     with pytest.raises(ParameterError, match="did you mean 'final_pixfrac'"):
-        SPEC.read_drizzlepac_cfg(path, strict=True)
+        SPEC.read_drizzlepac_cfg(path)  # a near miss of a known name: a typo, an error
 
 
 def test_drizzlepac_cfg_bad_value_names_file(tmp_path):

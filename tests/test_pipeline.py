@@ -388,7 +388,7 @@ def tiny_sim():
     dict(final_kernel="gaussian", final_pixfrac=0.7), dict(final_kernel="lanczos3"),
     dict(final_kernel="tophat", final_pixfrac=0.8), dict(driz_sep_kernel="lanczos2"),
     dict(blot_interp="sinc", blot_sinscl=0.9), dict(blot_interp="linear"),
-    dict(driz_cr_ctegrow=2, driz_cr_grow=3, driz_cr_compat=True),
+    dict(driz_cr_ctegrow=2, driz_cr_grow=3, driz_cr_noise_model="corrected"),
     dict(combine_type="median", combine_nhigh=1), dict(combine_type="imean"),
     dict(combine_type="sum"), dict(median_newmasks=False, combine_type="median"),
     dict(stepsize=0, coeffs=False), dict(context=False, final_fillval=-1.0),

@@ -128,3 +128,25 @@ def test_bad_input(kwargs, match):
     values = kwargs.pop("values")
     with pytest.raises(InputError, match=match):
         image_stats(values, **kwargs)
+
+
+@pytest.mark.parametrize("nclip", [1, 3, 5])
+def test_clipping_equals_astropy_sigmaclip(nclip):
+    """image_stats' window is astropy's SigmaClip(cenfunc='mean', std with ddof=1)."""
+    from astropy.stats import SigmaClip
+
+    rng = np.random.default_rng(nclip)
+    x = rng.normal(40.0, 7.0, 50_000).astype(np.float32)
+    x[rng.integers(0, x.size, 300)] += rng.exponential(300.0, 300).astype(np.float32)
+    st = image_stats(x, nclip=nclip, lsig=3.0, usig=2.5)
+
+    def std1(a, axis=None):
+        return np.nanstd(a, axis=axis, ddof=1)
+
+    kept = SigmaClip(sigma_lower=3.0, sigma_upper=2.5, maxiters=nclip, cenfunc="mean",
+                     stdfunc=std1)(x, masked=False)
+    kept = kept[np.isfinite(kept)]
+    assert kept.size == st.npix
+    assert kept.min() == st.min and kept.max() == st.max
+    assert st.mean == pytest.approx(float(np.mean(kept, dtype=np.float64)), rel=1e-6)
+    assert st.stddev == pytest.approx(float(np.std(kept, ddof=1, dtype=np.float64)), rel=1e-6)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..exceptions import InputError, NonFiniteError, TooFewSourcesError
+from .gwcs_support import is_gwcs
 from .tangent import TangentPlane, check_celestial_wcs, mean_direction, pixel_to_sky
 
 @dataclass
@@ -129,7 +130,26 @@ class _Image:
         return np.concatenate(ras), np.concatenate(decs)
 
 
-def _column(cat, names, what: str, where: str):
+def _in_unit(column, unit: str | None, where: str) -> np.ndarray:
+    """A column as plain floats in ``unit``; its own unit (astropy Column/Quantity) is
+    honoured, never dropped: RA in arcsec becomes degrees, a length unit is an error."""
+    col_unit = getattr(column, "unit", None)
+    if col_unit is None or unit is None:
+        return np.asarray(column, dtype=float).ravel()
+    import astropy.units as u
+
+    try:
+        col_unit = u.Unit(col_unit)
+        if col_unit == u.dimensionless_unscaled:
+            return np.asarray(column, dtype=float).ravel()
+        factor = col_unit.to(u.Unit(unit))
+    except (ValueError, u.UnitConversionError):
+        raise InputError(f"{where} is in {col_unit}, which is not convertible to {unit}") \
+            from None
+    return np.asarray(getattr(column, "value", column), dtype=float).ravel() * factor
+
+
+def _column(cat, names, what: str, where: str, unit: str | None = None):
     if getattr(cat, "colnames", None) is not None:          # astropy Table
         cols = list(cat.colnames)
     elif getattr(getattr(cat, "dtype", None), "names", None):  # numpy structured array
@@ -141,10 +161,9 @@ def _column(cat, names, what: str, where: str):
                          f"{type(cat).__name__}")
     low = {str(c).lower(): c for c in cols}
     for n in names:
-        if n in cols:
-            return np.asarray(cat[n], dtype=float).ravel()
-        if n.lower() in low:
-            return np.asarray(cat[low[n.lower()]], dtype=float).ravel()
+        key = n if n in cols else low.get(n.lower())
+        if key is not None:
+            return _in_unit(cat[key], unit, f"{where}: column {key!r}")
     if what is None:
         return None
     raise InputError(f"{where}: catalog has no {what} column (expected one of {list(names)}; "
@@ -161,8 +180,8 @@ def _parse_chip(item, where: str) -> _Chip:
         w = None
     else:
         try:
-            x = _column(cat, ("x",), "'x'", where)
-            y = _column(cat, ("y",), "'y'", where)
+            x = _column(cat, ("x",), "'x'", where, unit="pix")
+            y = _column(cat, ("y",), "'y'", where, unit="pix")
         except (TypeError, KeyError) as exc:
             raise InputError(f"{where}: cannot read the catalog ({exc})") from None
         w = _column(cat, ("weight",), None, where)
@@ -176,7 +195,7 @@ def _parse_chip(item, where: str) -> _Chip:
         if w.shape != x.shape or not np.all(np.isfinite(w)) or np.any(w < 0):
             raise InputError(f"{where}: 'weight' column must be finite and >= 0")
     ext = None
-    if wcs.pixel_shape is not None:
+    if getattr(wcs, "pixel_shape", None) is not None:
         nx, ny = wcs.pixel_shape
         ext = [0.0, nx - 1.0, 0.0, ny - 1.0]
     if x.size:
@@ -193,7 +212,10 @@ def _parse_chip(item, where: str) -> _Chip:
 def _parse_images(images, names) -> list[_Image]:
     from astropy.wcs import WCS
 
-    if isinstance(images, (tuple, list)) and len(images) == 2 and isinstance(images[1], WCS):
+    def _is_wcs(obj) -> bool:
+        return isinstance(obj, WCS) or is_gwcs(obj)
+
+    if isinstance(images, (tuple, list)) and len(images) == 2 and _is_wcs(images[1]):
         images = [images]
     try:
         images = list(images)
@@ -205,7 +227,7 @@ def _parse_images(images, names) -> list[_Image]:
     out = []
     for k, item in enumerate(images):
         name = str(names[k]) if names is not None else f"image {k}"
-        single = isinstance(item, (tuple, list)) and len(item) == 2 and isinstance(item[1], WCS)
+        single = isinstance(item, (tuple, list)) and len(item) == 2 and _is_wcs(item[1])
         pairs = [item] if single else list(item) if isinstance(item, (list, tuple)) else None
         if not pairs:
             raise InputError(f"images[{k}]: expected a (catalog, wcs) pair or a non-empty list "
@@ -247,12 +269,23 @@ class _Ref:
 
 
 def _parse_refcat(refcat) -> _Ref:
+    from astropy.coordinates import SkyCoord
+
+    if isinstance(refcat, SkyCoord):  # e.g. a Gaia query result
+        icrs = refcat.icrs
+        return _checked_ref(np.atleast_1d(icrs.ra.deg).astype(float),
+                            np.atleast_1d(icrs.dec.deg).astype(float), None)
     if isinstance(refcat, (str, bytes)) or not hasattr(refcat, "__getitem__"):
-        raise InputError("refcat: expected an astropy Table with 'RA' and 'DEC' columns "
-                         "(degrees); file names are handled by tweakreg()")
-    ra = _column(refcat, ("RA",), "'RA'", "refcat")
-    dec = _column(refcat, ("DEC",), "'DEC'", "refcat")
+        raise InputError("refcat: expected a SkyCoord or an astropy Table with 'RA' and "
+                         "'DEC' columns (degrees unless the columns carry units); file "
+                         "names are handled by tweakreg()")
+    ra = _column(refcat, ("RA",), "'RA'", "refcat", unit="deg")
+    dec = _column(refcat, ("DEC",), "'DEC'", "refcat", unit="deg")
     w = _column(refcat, ("weight",), None, "refcat")
+    return _checked_ref(ra, dec, w)
+
+
+def _checked_ref(ra: np.ndarray, dec: np.ndarray, w: np.ndarray | None) -> _Ref:
     bad = ~(np.isfinite(ra) & np.isfinite(dec))
     if bad.any():
         raise NonFiniteError(f"refcat: {int(bad.sum())} non-finite RA/DEC value(s)")

@@ -42,6 +42,7 @@ import numpy as np
 from ..exceptions import InputError, TooFewSourcesError
 from ._inputs import _Image, _parse_images, _parse_refcat, _Ref
 from .correct import correct_wcs
+from .gwcs_support import copy_wcs
 from .fit import LinearFit
 from .match import OffsetHistogram
 from .solve import _D, _params, _solve, CatalogAlignment, align_catalogs
@@ -184,6 +185,31 @@ class AlignResult:
         """True for SUCCESS (not for REFERENCE or FAILED)."""
         return self.status == "SUCCESS"
 
+    def matches_table(self):
+        """The matched pairs as an ``astropy.table.QTable`` (one row per pair).
+
+        Columns: ``chip`` and ``row`` (the source in the image's chip catalogs,
+        0-based), ``ref_row`` (in the reference catalog), ``image_xi``,
+        ``image_eta`` and ``ref_xi``, ``ref_eta`` (positions in the fit's tangent
+        plane before the correction, arcsec), ``dxi``, ``deta`` (reference minus
+        corrected image position, arcsec) and ``used`` (kept by the clipping).
+        """
+        from astropy import units as u
+        from astropy.table import QTable
+
+        idx = np.asarray(self.matched_image_idx, dtype=np.int64)
+        chip = self.source_chip[idx] if self.source_chip.size else np.zeros(idx.size, np.int64)
+        row = self.source_row[idx] if self.source_row.size else idx
+        image_xy = self.image_xy.reshape(-1, 2)
+        ref_xy = self.ref_xy.reshape(-1, 2)
+        resid = self.residuals.reshape(-1, 2)
+        return QTable({
+            "chip": chip, "row": row, "ref_row": np.asarray(self.matched_ref_idx, np.int64),
+            "image_xi": image_xy[:, 0] * u.arcsec, "image_eta": image_xy[:, 1] * u.arcsec,
+            "ref_xi": ref_xy[:, 0] * u.arcsec, "ref_eta": ref_xy[:, 1] * u.arcsec,
+            "dxi": resid[:, 0] * u.arcsec, "deta": resid[:, 1] * u.arcsec,
+            "used": np.asarray(self.fitmask, dtype=bool)})
+
     @property
     def clipped_image_idx(self) -> np.ndarray:
         """Stacked-catalog rows of the matched sources rejected by clipping."""
@@ -226,7 +252,9 @@ def align_wcs(images, refcat=None, *, fitgeometry: str = _D["fitgeometry"],
         for a multi-chip exposure (fitted with one correction). ``catalog``
         is an astropy Table (or a structured array or dict of arrays) with
         0-based pixel columns ``x``, ``y`` (and an optional ``weight``);
-        ``wcs`` an astropy WCS with its distortions.
+        ``wcs`` an astropy WCS with its distortions, or a ``gwcs.wcs.WCS``
+        with a celestial output frame (the corrected gwcs gets the
+        correction appended to its pipeline; ``drizzlekit.align.gwcs_support``).
     refcat : astropy.table.Table, optional
         Reference catalog with ``RA``, ``DEC`` in degrees (optional
         ``weight``). If None, the reference is the first image when
@@ -337,7 +365,7 @@ def align_wcs(images, refcat=None, *, fitgeometry: str = _D["fitgeometry"],
 
 
 def _failed(im: _Image, p: dict, status: str, **kw) -> AlignResult:
-    wcs = [ch.wcs.deepcopy() for ch in im.chips]
+    wcs = [copy_wcs(ch.wcs) for ch in im.chips]
     return AlignResult(name=im.name, status=status, wcs=wcs if im.multichip else wcs[0],
                        fitgeometry=p["fitgeometry"], source_chip=im.chip_of,
                        source_row=im.row_of, **kw)

@@ -9,24 +9,41 @@ from __future__ import annotations
 
 import logging
 import re
+import warnings
 from typing import Union
 
 import numpy as np
+from astropy.nddata import bitmask
 
 from ..exceptions import DtypeError, ParameterError
 
-__all__ = ["interpret_bits", "dq_to_mask"]
+__all__ = ["interpret_bits", "dq_to_mask", "HSTDQFlags"]
 
 log = logging.getLogger(__name__)
 
 BitsLike = Union[int, str, None]
 
 _NONE_STRINGS = {"", "none", "indef"}
-_SPLIT = re.compile(r"[,+]")
 
 
-def _is_power_of_two(value: int) -> bool:
-    return value > 0 and (value & (value - 1)) == 0
+class HSTDQFlags(bitmask.BitFlagNameMap):
+    """Names of the ACS and WFC3 DQ flags (instrument handbooks); usable in any
+    bit-flag parameter, e.g. ``final_bits="HOT,WARM"``."""
+
+    REED_SOLOMON = 1
+    DATA_FILL = 2
+    BAD_DETECTOR = 4
+    DATA_MASKED = 8
+    HOT = 16
+    CTE_TAIL = 32
+    WARM = 64
+    BAD_BIAS = 128
+    SATURATED = 256
+    BAD_FLAT = 512
+    CHARGE_TRAP = 1024
+    ATODSAT = 2048
+    CR = 4096
+    CR_SPLIT = 8192
 
 
 def interpret_bits(bits: BitsLike, name: str = "bits") -> int | None:
@@ -44,6 +61,8 @@ def interpret_bits(bits: BitsLike, name: str = "bits") -> int | None:
           ``,`` or ``+`` (``"64,32"``, ``"64+32"``), optionally preceded by ``~`` and
           optionally in parentheses (``"~4+8"``, ``"~(4+8)"``) to flip the meaning: the
           listed flags are the *bad* ones and everything else is ignored.
+        * HST DQ flag names instead of numbers (``"HOT,WARM"``, ``"~SATURATED"``;
+          :class:`HSTDQFlags`).
     name : str
         Name of the parameter, used in error messages (e.g. ``"final_bits"``).
 
@@ -66,57 +85,25 @@ def interpret_bits(bits: BitsLike, name: str = "bits") -> int | None:
     >>> interpret_bits(None) is None
     True
     """
-    if bits is None:
-        return None
     if isinstance(bits, (bool, np.bool_)):
         raise ParameterError(f"{name}: a boolean is not a valid DQ bit-flag value ({bits!r})")
-    if isinstance(bits, (int, np.integer)):
-        return int(bits)
-    if not isinstance(bits, str):
+    if bits is not None and not isinstance(bits, (int, np.integer, str)):
         raise ParameterError(
             f"{name}: expected an int, a string such as '4,8' or '~4+8', or None; "
             f"got {type(bits).__name__} {bits!r}"
         )
-
-    text = bits.strip()
-    if text.lower() in _NONE_STRINGS:
-        return None
-
-    flip = False
-    if text.startswith("~"):
-        flip = True
-        text = text[1:].strip()
-    if text.startswith("(") and text.endswith(")"):
-        text = text[1:-1].strip()
-    elif "(" in text or ")" in text:
-        raise ParameterError(f"{name}: unbalanced or misplaced parentheses in {bits!r}")
-    if not text:
-        raise ParameterError(f"{name}: empty bit-flag list in {bits!r}")
-
-    parts = [p.strip() for p in _SPLIT.split(text)]
-    values: list[int] = []
-    for part in parts:
-        try:
-            values.append(int(part))
-        except ValueError:
-            raise ParameterError(
-                f"{name}: {part!r} in {bits!r} is not an integer bit flag"
-            ) from None
-
-    if len(values) == 1:
-        value = values[0]
-    else:
-        unique = set(values)
-        for v in unique:
-            if not _is_power_of_two(v):
-                raise ParameterError(
-                    f"{name}: {v} in {bits!r} is not a power of two; list form needs "
-                    "single bit flags such as '4,8'"
-                )
-        if len(unique) != len(values):
-            log.debug("%s: duplicate bit flags in %r are ignored", name, bits)
-        value = sum(unique)
-    return ~value if flip else value
+    if isinstance(bits, str):
+        if bits.strip().lower() in _NONE_STRINGS:
+            return None
+        bits = bits.strip().upper() if re.search(r"[A-Za-z]", bits) else bits.strip()
+    try:
+        with warnings.catch_warnings():  # duplicate flags are allowed and ignored
+            warnings.simplefilter("ignore")
+            value = bitmask.interpret_bit_flags(bits, flag_name_map=HSTDQFlags)
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise ParameterError(f"{name}: cannot interpret {bits!r} as DQ bit flags ({exc})") \
+            from None
+    return None if value is None else int(value)
 
 
 def dq_to_mask(dq: np.ndarray, bits: BitsLike, name: str = "bits") -> np.ndarray:

@@ -45,10 +45,12 @@ from astropy.io import fits
 from astropy.wcs import WCS
 
 from .atomic import atomic_path
+from .output_checks import fits_text
 
 __all__ = [
     "ChipRecord",
     "product_filenames",
+    "drizzle_product_hdus",
     "output_wcs_header",
     "write_drizzle_product",
     "write_crmask",
@@ -72,6 +74,8 @@ def _put(hdr: fits.Header, key: str, value) -> None:
     comment = None
     if isinstance(value, tuple):
         value, comment = value
+    if isinstance(value, str):
+        value = fits_text(value)  # non-ASCII file names: escaped, FITS holds only ASCII
     if comment:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -220,7 +224,7 @@ def _primary_header(template: fits.Header | None, filename: str, keywords: Mappi
         for suffix, value, comment in cards:
             _put(hdr, f"D{n:03d}{suffix}", (value, comment))
     for line in history:
-        hdr["HISTORY"] = line
+        hdr["HISTORY"] = fits_text(line)  # paths may hold non-ASCII characters
     return hdr
 
 
@@ -234,6 +238,94 @@ def _ext_header(wcs_hdr: fits.Header, extname: str, common: Mapping) -> fits.Hea
     return hdr
 
 
+def drizzle_product_hdus(output: str, sci: np.ndarray, wht: np.ndarray,
+                         ctx: np.ndarray | None, wcs: WCS, *, bunit: str,
+                         records: Sequence[ChipRecord] = (),
+                         primary_template: fits.Header | None = None,
+                         sci_template: fits.Header | None = None,
+                         keywords: Mapping | None = None,
+                         history: Sequence[str] = (),
+                         build: bool = True,
+                         err: np.ndarray | None = None) -> list[tuple[str, fits.HDUList]]:
+    """The final product as in-memory HDU lists, one per file, with their names.
+
+    Takes the parameters of :func:`write_drizzle_product` (without
+    ``overwrite``); nothing is written.
+
+    Returns
+    -------
+    list of (str, astropy.io.fits.HDUList)
+        One ``(file name, HDUList)`` per product file (one with ``build``).
+    """
+    names = product_filenames(output, build)
+    keywords = dict(keywords or {})
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+    keywords.setdefault("DATE", (now, "date this file was written (UTC)"))
+    keywords.setdefault("ASN_MTYP", ("PROD-DTH", "role of the member in the association"))
+    keywords.setdefault("ROOTNAME", (os.path.basename(output).split("_")[0],
+                                     "rootname of the observation set"))
+    nexp = keywords.pop("_NCOMBINE", None)
+    wcs_hdr = output_wcs_header(wcs)
+    common: dict = {}
+    if "EXPTIME" in keywords:
+        common["EXPTIME"] = keywords["EXPTIME"]
+    if nexp is not None:
+        common["NCOMBINE"] = (int(nexp), "number of image sets combined")
+    common["CCDCHIP"] = (-999, "CCD chip (not applicable to a combined image)")
+    sci_extra = {}
+    if sci_template is not None:
+        for key in PHOT_KEYWORDS:
+            if key in sci_template:
+                sci_extra[key] = (sci_template[key], sci_template.comments[key])
+    ctx_out = None
+    if ctx is not None:
+        ctx_out = np.asarray(ctx, dtype=np.int32)
+        if ctx_out.ndim == 3 and ctx_out.shape[0] == 1:
+            ctx_out = ctx_out[0]
+
+    hdu_sets: list[tuple[str, list[fits.hdu.base.ExtensionHDU]]] = []
+    if build:
+        phdr = _primary_header(primary_template, names["sci"], keywords, records, names,
+                               history)
+        _put(phdr, "NEXTEND", (2 + (ctx_out is not None) + (err is not None),
+                               "number of extensions"))
+        hdus = [fits.PrimaryHDU(header=phdr)]
+        hdus.append(fits.ImageHDU(np.asarray(sci, dtype=np.float32),
+                                  header=_ext_header(wcs_hdr, "SCI", {
+                                      **common, **sci_extra,
+                                      "BUNIT": (bunit, "brightness units")})))
+        hdus.append(fits.ImageHDU(np.asarray(wht, dtype=np.float32),
+                                  header=_ext_header(wcs_hdr, "WHT", {
+                                      **common, "BUNIT": ("UNITLESS", "weight")})))
+        if ctx_out is not None:
+            hdus.append(fits.ImageHDU(ctx_out, header=_ext_header(wcs_hdr, "CTX", {
+                **common, "BUNIT": ("UNITLESS", "context bits (one per chip)")})))
+        if err is not None:  # last, so SCI/WHT/CTX keep drizzlepac's extension numbers
+            hdus.append(fits.ImageHDU(np.asarray(err, dtype=np.float32),
+                                      header=_ext_header(wcs_hdr, "ERR", {
+                                          **common, "BUNIT": (bunit, "1-sigma error of SCI")})))
+        hdu_sets.append((names["sci"], hdus))
+    else:
+        items = [("sci", sci, np.float32, bunit), ("wht", wht, np.float32, "UNITLESS")]
+        if ctx_out is not None:
+            items.append(("ctx", ctx_out, np.int32, "UNITLESS"))
+        if err is not None:
+            names = {**names, "err": product_filenames(output, False)["sci"][:-8] + "err.fits"}
+            items.append(("err", err, np.float32, bunit))
+        for kind, arr, dtype, unit in items:
+            phdr = _primary_header(primary_template, names[kind], keywords, records, names,
+                                   history)
+            _put(phdr, "FILETYPE", (kind.upper(), "type of data in this file"))
+            _put(phdr, "BUNIT", unit)
+            for key, value in {**common, **(sci_extra if kind == "sci" else {})}.items():
+                _put(phdr, key, value)
+            phdr.extend(wcs_hdr, update=True)
+            hdu_sets.append((names[kind], [fits.PrimaryHDU(np.asarray(arr, dtype=dtype),
+                                                           header=phdr)]))
+
+    return [(name, fits.HDUList(hdus)) for name, hdus in hdu_sets]
+
+
 def write_drizzle_product(output: str, sci: np.ndarray, wht: np.ndarray,
                           ctx: np.ndarray | None, wcs: WCS, *, bunit: str,
                           records: Sequence[ChipRecord] = (),
@@ -241,7 +333,7 @@ def write_drizzle_product(output: str, sci: np.ndarray, wht: np.ndarray,
                           sci_template: fits.Header | None = None,
                           keywords: Mapping | None = None,
                           history: Sequence[str] = (), build: bool = True,
-                          overwrite: bool = True) -> list[str]:
+                          overwrite: bool = True, err: np.ndarray | None = None) -> list[str]:
     """Write the final drizzle product atomically.
 
     Parameters
@@ -272,6 +364,10 @@ def write_drizzle_product(output: str, sci: np.ndarray, wht: np.ndarray,
     overwrite : bool
         Replace an existing product (atomically); if False an existing file
         raises :class:`FileExistsError`.
+    err : 2-D array, optional
+        1-sigma error of ``sci`` (same units): an ``ERR`` extension after
+        the others (``build``) or a ``<root>_err.fits`` file. None (default):
+        none is written.
 
     Returns
     -------
@@ -279,72 +375,21 @@ def write_drizzle_product(output: str, sci: np.ndarray, wht: np.ndarray,
         The files written.
     """
     names = product_filenames(output, build)
+    if err is not None and not build:
+        names["err"] = names["sci"][:-8] + "err.fits"
     unique = list(dict.fromkeys(names.values()))
     if not overwrite:
         for n in unique:
             if os.path.exists(n):
                 raise FileExistsError(f"{n}: output file exists (overwrite=False)")
-    keywords = dict(keywords or {})
-    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
-    keywords.setdefault("DATE", (now, "date this file was written (UTC)"))
-    keywords.setdefault("ASN_MTYP", ("PROD-DTH", "role of the member in the association"))
-    keywords.setdefault("ROOTNAME", (os.path.basename(output).split("_")[0],
-                                     "rootname of the observation set"))
-    nexp = keywords.pop("_NCOMBINE", None)
-    wcs_hdr = output_wcs_header(wcs)
-    common: dict = {}
-    if "EXPTIME" in keywords:
-        common["EXPTIME"] = keywords["EXPTIME"]
-    if nexp is not None:
-        common["NCOMBINE"] = (int(nexp), "number of image sets combined")
-    common["CCDCHIP"] = (-999, "CCD chip (not applicable to a combined image)")
-    sci_extra = {}
-    if sci_template is not None:
-        for key in PHOT_KEYWORDS:
-            if key in sci_template:
-                sci_extra[key] = (sci_template[key], sci_template.comments[key])
-    ctx_out = None
-    if ctx is not None:
-        ctx_out = np.asarray(ctx, dtype=np.int32)
-        if ctx_out.ndim == 3 and ctx_out.shape[0] == 1:
-            ctx_out = ctx_out[0]
-
-    hdu_sets: list[tuple[str, list[fits.hdu.base.ExtensionHDU]]] = []
-    if build:
-        phdr = _primary_header(primary_template, names["sci"], keywords, records, names,
-                               history)
-        _put(phdr, "NEXTEND", (3 if ctx_out is not None else 2, "number of extensions"))
-        hdus = [fits.PrimaryHDU(header=phdr)]
-        hdus.append(fits.ImageHDU(np.asarray(sci, dtype=np.float32),
-                                  header=_ext_header(wcs_hdr, "SCI", {
-                                      **common, **sci_extra,
-                                      "BUNIT": (bunit, "brightness units")})))
-        hdus.append(fits.ImageHDU(np.asarray(wht, dtype=np.float32),
-                                  header=_ext_header(wcs_hdr, "WHT", {
-                                      **common, "BUNIT": ("UNITLESS", "weight")})))
-        if ctx_out is not None:
-            hdus.append(fits.ImageHDU(ctx_out, header=_ext_header(wcs_hdr, "CTX", {
-                **common, "BUNIT": ("UNITLESS", "context bits (one per chip)")})))
-        hdu_sets.append((names["sci"], hdus))
-    else:
-        items = [("sci", sci, np.float32, bunit), ("wht", wht, np.float32, "UNITLESS")]
-        if ctx_out is not None:
-            items.append(("ctx", ctx_out, np.int32, "UNITLESS"))
-        for kind, arr, dtype, unit in items:
-            phdr = _primary_header(primary_template, names[kind], keywords, records, names,
-                                   history)
-            _put(phdr, "FILETYPE", (kind.upper(), "type of data in this file"))
-            _put(phdr, "BUNIT", unit)
-            for key, value in {**common, **(sci_extra if kind == "sci" else {})}.items():
-                _put(phdr, key, value)
-            phdr.extend(wcs_hdr, update=True)
-            hdu_sets.append((names[kind], [fits.PrimaryHDU(np.asarray(arr, dtype=dtype),
-                                                           header=phdr)]))
-
+    hdu_sets = drizzle_product_hdus(
+        output, sci, wht, ctx, wcs, bunit=bunit, records=records,
+        primary_template=primary_template, sci_template=sci_template, keywords=keywords,
+        history=history, build=build, err=err)
     with ExitStack() as stack:  # every file is renamed into place only if all succeed
-        for name, hdus in hdu_sets:
+        for name, hdulist in hdu_sets:
             tmp = stack.enter_context(atomic_path(name))
-            fits.HDUList(hdus).writeto(tmp)
+            hdulist.writeto(tmp)
     for name in unique:
         log.info("wrote %s", name)
     return unique
@@ -425,7 +470,7 @@ def write_crclean(path: str, source: str | fits.HDUList, cleaned: Mapping[int, n
             hdu.data = np.asarray(dq[ev], dtype=np.int16)
     if len(hdul) == 1 and 1 in cleaned:  # single-image file
         hdul[0].data = np.asarray(cleaned[1], dtype=np.float32)
-    hdul[0].header["FILENAME"] = os.path.basename(path)
+    hdul[0].header["FILENAME"] = fits_text(os.path.basename(path))
     with atomic_path(path) as tmp:
         hdul.writeto(tmp)
     return path

@@ -106,6 +106,7 @@ class Param:
             if self.nullable or self.kind in ("str", "path", "bits"):
                 return None if self.kind not in ("str", "path") else (value or "")
             raise ParameterError(f"parameter '{self.name}' must not be None")
+        value = _from_quantity(self, value)
         try:
             out = _CONVERTERS[self.kind](self, value)
         except ParameterError:
@@ -140,6 +141,43 @@ class Param:
         if isinstance(value, tuple):
             return " ".join(f"{v:g}" for v in value)
         return str(value)
+
+
+#: Parameter units that astropy understands, as astropy unit strings.
+_ASTROPY_UNITS = {"arcsec/pixel": "arcsec / pix", "deg": "deg", "e-": "electron",
+                  "e-/DN": "electron / adu", "e-/s": "electron / s", "pixels": "pix",
+                  "s": "s", "MB": "MB", "GiB": "GiB", "arcsec": "arcsec"}
+
+
+def _from_quantity(p: Param, value: Any) -> Any:
+    """An astropy ``Quantity`` converted to the parameter's units (a plain number).
+
+    ``final_scale=0.05 * u.arcsec`` and ``final_rot=np.pi / 2 * u.rad`` work;
+    a Quantity for a parameter without physical units, or in units that do
+    not convert, is a :class:`ParameterError`.
+    """
+    try:
+        import astropy.units as u
+    except ImportError:  # pragma: no cover - astropy is a dependency
+        return value
+    if not isinstance(value, u.Quantity):
+        return value
+    target = _ASTROPY_UNITS.get(p.units or "")
+    if target is None:
+        if value.unit.is_equivalent(u.dimensionless_unscaled):
+            return value.to_value(u.dimensionless_unscaled)
+        raise ParameterError(f"parameter '{p.name}' has no physical units "
+                             f"({p.units or 'a plain number'}); got {value}")
+    try:
+        number = value.to_value(u.Unit(target))
+    except u.UnitConversionError:
+        # an output scale given per pixel or not: 0.05 arcsec means 0.05 arcsec/pixel
+        if target == "arcsec / pix" and value.unit.is_equivalent(u.arcsec):
+            number = value.to_value(u.arcsec)
+        else:
+            raise ParameterError(f"parameter '{p.name}' is in {p.units}; cannot convert "
+                                 f"{value}") from None
+    return float(number) if getattr(number, "ndim", 0) == 0 else number
 
 
 def _to_float(p: Param, v: Any) -> float:
@@ -182,7 +220,6 @@ def _to_choice(p: Param, v: Any) -> str:
         f"parameter '{p.name}' must be one of {', '.join(p.choices)}; got {v!r}")
 
 
-_BITS_RE = re.compile(r"^~?\s*\d+(\s*[,+]\s*\d+)*$")
 
 
 def _to_bits(p: Param, v: Any) -> int | str | None:
@@ -195,8 +232,13 @@ def _to_bits(p: Param, v: Any) -> int | str | None:
         return None
     if re.fullmatch(r"-\d+", s):  # a negative integer flips the meaning (drizzlepac)
         return int(s)
-    if not _BITS_RE.match(s):
-        raise ValueError("use an integer, '4,8', '4+8', '~4+8' or None")
+    from ..io.bits import interpret_bits  # the one parser (astropy.nddata.bitmask)
+
+    try:
+        interpret_bits(s, p.name)
+    except ParameterError:
+        raise ValueError("use an integer, '4,8', '4+8', '~4+8', flag names such as "
+                         "'HOT,WARM', or None") from None
     return int(s) if s.isdigit() else s
 
 
@@ -360,7 +402,9 @@ class ParamSpec:
         Section headers (``[STEP 3: ...]``) are ignored; names drizzlepac uses
         for bookkeeping (``_task_name_``, ``_RULES_`` ...) are skipped. Names
         that drizzlekit does not implement are skipped with a logged warning
-        unless ``strict`` is true.
+        unless ``strict`` is true; a name that is a near miss of a known one
+        (a typo such as ``final_pixfarc``) is always an error with a
+        "did you mean" hint.
         """
         import logging
 
@@ -382,7 +426,9 @@ class ParamSpec:
             if key.startswith("_"):
                 continue
             if key not in self:
-                if strict:
+                close = difflib.get_close_matches(key, self.names, n=1, cutoff=0.8)
+                if strict or close:  # a near miss of a known name is a typo, not a
+                    # drizzlepac parameter drizzlekit does without
                     raise ParameterError(f"{path}:{lineno}: {self._unknown_message(key)}")
                 log.warning("%s:%d: parameter '%s' is not used by drizzlekit", path, lineno, key)
                 continue
@@ -394,19 +440,29 @@ class ParamSpec:
 
     # -- command line ------------------------------------------------------
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        """Add one ``--flag`` per parameter (``final_kernel`` → ``--final-kernel``)."""
+        """Add one ``--flag`` per parameter (``final_kernel`` → ``--final-kernel``).
+
+        drizzlepac's spelling (``--final_kernel``) is accepted as an alias;
+        choice parameters list their choices.
+        """
         for section, params in self.sections.items():
             group = parser.add_argument_group(section)
             for p in params:
-                flag = "--" + p.name.replace("_", "-")
                 helptext = p.help + (f" [{p.units}]" if p.units else "")
                 helptext += f" (default: {p.to_text(p.default) or 'None'})"
-                if p.kind == "bool":
-                    group.add_argument(flag, dest=p.name, default=argparse.SUPPRESS,
-                                       action=argparse.BooleanOptionalAction, help=helptext)
-                else:
-                    group.add_argument(flag, dest=p.name, default=argparse.SUPPRESS,
-                                       choices=p.choices, metavar=p.kind.upper(), help=helptext)
+                flags = ["--" + p.name.replace("_", "-")]
+                if "_" in p.name:  # drizzlepac's spelling, accepted but not listed
+                    flags.append("--" + p.name)
+                for k, flag in enumerate(flags):
+                    shown = helptext if k == 0 else argparse.SUPPRESS
+                    if p.kind == "bool":
+                        group.add_argument(flag, dest=p.name, default=argparse.SUPPRESS,
+                                           action=argparse.BooleanOptionalAction, help=shown)
+                    else:
+                        metavar = ("{" + ",".join(p.choices) + "}") if p.choices \
+                            else p.kind.upper()
+                        group.add_argument(flag, dest=p.name, default=argparse.SUPPRESS,
+                                           choices=p.choices, metavar=metavar, help=shown)
 
 
 def _toml_value(v: Any) -> str:

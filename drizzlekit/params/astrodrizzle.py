@@ -5,7 +5,10 @@ typed (``driz_cr_snr`` is ``(3.5, 3.0)``, ``final_bits`` an int or bit
 string, ``final_fillval`` ``None`` or a float). Sections are named after the
 steps. A few drizzlekit-only switches follow each step's own parameters:
 the ``*_compat`` flags reproduce quirks of the reference implementation
-(spec §11) and default to the corrected behaviour.
+(spec §11) and default to the corrected behaviour, which measures better on
+data with known truth; ``driz_cr_noise_model`` defaults to drizzlepac's model,
+which does (README, "Cosmic-ray defaults measured";
+``benchmarks/bench_cr_truth.py``).
 """
 
 from __future__ import annotations
@@ -71,11 +74,15 @@ _GLOBAL = [
     _p("global", "num_cores", None, "int", "Parallel workers (None = automatic)",
        nullable=True, vmin=1),
     _p("global", "in_memory", False, "bool", "Keep intermediate products in memory"),
+    _p("global", "memory_limit", None, "float",
+       "Largest memory the output frames may need before the run is refused (checked "
+       "before any work; None = the memory available now)", units="GiB", nullable=True,
+       vmin=0.0, min_exclusive=True),
     _p("global", "rules_file", "", "path", "Header-blending rules file"),
     _p("global", "mdriztab", False, "bool", "Take defaults from the MDRIZTAB reference table"),
     _p("global", "updatewcs", False, "bool", "Recompute the input WCS from reference files"),
     _p("global", "stats_compat", False, "bool",
-       "Place the histogram mode as stsci.imagestats does (static mask, sky; spec Q10)"),
+       "Place the histogram mode as stsci.imagestats does (static mask, sky)"),
 ]
 
 _INPUT_STATE = [
@@ -152,7 +159,7 @@ _MEDIAN = [
     _p("median", "combine_bufsize", None, "float", "Memory per image section (no effect on "
        "the result)", units="MB", nullable=True, vmin=0.0, min_exclusive=True),
     _p("median", "combine_compat", False, "bool",
-       "Reproduce stsci.image combiner quirks (imedian fill only in column 0; spec Q5)"),
+       "Reproduce stsci.image combiner quirks (imedian fill only in column 0)"),
 ]
 
 _BLOT = [
@@ -175,8 +182,14 @@ _DRIZ_CR = [
        units="pixels", vmin=1),
     _p("driz_cr", "driz_cr_ctegrow", 0, "int", "Length of the CTE tail flagged",
        units="pixels", vmin=0),
-    _p("driz_cr", "driz_cr_compat", False, "bool",
-       "Use the drizzlepac noise model and derivative borders (spec Q2, Q3, Q19)"),
+    _p("driz_cr", "driz_cr_single", "off", "choice",
+       "Cosmic rays of a run with one exposure (no median): 'off' (as drizzlepac) or "
+       "'lacosmic' (L.A.Cosmic through the optional astroscrappy package)",
+       choices=("off", "lacosmic")),
+    _p("driz_cr", "driz_cr_noise_model", "drizzlepac", "choice",
+       "Noise model: 'drizzlepac' (its results) or 'corrected' (sky and "
+       "gain counted once; with driz_cr_snr at its default it uses its own thresholds "
+       "4.5 3.5, measured in the README)", choices=("drizzlepac", "corrected")),
 ]
 
 _FINAL = [
@@ -195,6 +208,10 @@ _FINAL = [
     _p("final_drizzle", "final_bits", "0", "bits", "DQ flags treated as good"),
     _p("final_drizzle", "final_units", "cps", "choice", "Units of the final image",
        choices=("cps", "counts")),
+    _p("final_drizzle", "final_err", False, "bool",
+       "Add an ERR extension: the inputs' ERR arrays drizzled with squared weights "
+       "(1-sigma, same units as SCI; per-pixel, not counting the correlation between "
+       "output pixels)"),
 ]
 
 _INSTRUMENT = [

@@ -54,6 +54,7 @@ from astropy.wcs import WCS
 
 from ..exceptions import InputError, ParameterError, ShapeError
 from ..kernels import get_kernel
+from ..progress import progress_bar
 from ..resample import Drizzle
 
 __all__ = [
@@ -156,6 +157,10 @@ class DrizzleProduct:
         ``s`` of every chip.
     nmiss : list of int
         Input pixels of every chip that missed the output.
+    var : float32 array or None
+        Variance of ``sci`` ((e-/s)**2, x gain**2 for count data) from the
+        chips' ERR arrays drizzled with squared weights (``variance=True``);
+        NaN where ``wht`` is 0. None otherwise.
     """
 
     sci: np.ndarray
@@ -164,6 +169,7 @@ class DrizzleProduct:
     wt_scl: list
     pixel_scale_ratio: list
     nmiss: list
+    var: np.ndarray | None = None
 
 
 # -- scalars ----------------------------------------------------------------------
@@ -319,11 +325,7 @@ def _pixmap(chip: DrizzleInput, output_wcs: WCS, stepsize: int | None) -> np.nda
 
 
 def _iterate(items, progress, desc):
-    if not progress:
-        return items
-    from tqdm.auto import tqdm
-
-    return tqdm(items, desc=desc, leave=False)
+    return progress_bar(items, progress, desc)
 
 
 # -- the drizzle loops ------------------------------------------------------------------
@@ -335,7 +337,8 @@ def drizzle_chips(chips: Sequence[DrizzleInput], output_wcs: WCS,
                   ctx_offset: int = 0, nctx: int | None = None,
                   stepsize: int | None = 10,
                   pixmap_cache: Callable[[int, DrizzleInput], np.ndarray] | None = None,
-                  progress: bool = False, desc: str = "drizzle") -> DrizzleProduct:
+                  progress: bool = False, desc: str = "drizzle",
+                  variance: bool = False) -> DrizzleProduct:
     """Drizzle ``chips`` onto one output (the core of both drizzle steps).
 
     Parameters
@@ -374,14 +377,28 @@ def drizzle_chips(chips: Sequence[DrizzleInput], output_wcs: WCS,
         Show a progress bar.
     desc : str
         Progress-bar label.
+    variance : bool
+        Also propagate the chips' ``err`` arrays (:func:`chip_variance`) with
+        squared weights into ``DrizzleProduct.var``.
 
     Returns
     -------
     DrizzleProduct
+
+    Raises
+    ------
+    InputError
+        With ``variance``: a chip without ``err``, or with non-finite or
+        negative ERR on a good pixel (checked before anything is drizzled).
     """
     chips = list(chips)
     if not chips:
         raise InputError("chips: nothing to drizzle")
+    if variance:
+        from .variance import check_err
+
+        for chip in chips:
+            check_err(chip, wht_type)
     if out_shape is None:
         if output_wcs.pixel_shape is None:
             raise ShapeError("output_wcs has no pixel_shape; give out_shape")
@@ -400,7 +417,9 @@ def drizzle_chips(chips: Sequence[DrizzleInput], output_wcs: WCS,
     out_img = np.full(out_shape, init, dtype=np.float32)
     out_wht = np.zeros(out_shape, dtype=np.float32)
     total = ctx_offset + len(chips) if nctx is None else int(nctx)
+    out_var = np.full(out_shape, np.nan, dtype=np.float32) if variance else None
     driz = Drizzle(kernel=kernel, fillval=fillval, out_img=out_img, out_wht=out_wht,
+                   out_img2=out_var,
                    begin_ctx_id=ctx_offset, max_ctx_id=max(total - 1, ctx_offset),
                    disable_ctx=not context, on_no_overlap="ignore")
     wtscales, ratios, misses = [], [], []
@@ -410,8 +429,15 @@ def drizzle_chips(chips: Sequence[DrizzleInput], output_wcs: WCS,
         weight, wscale = chip_weight(chip, wht_type, wt_scl, s, wt_scl_name=wt_scl_name)
         pixmap = pixmap_cache(k, chip) if pixmap_cache is not None else \
             _pixmap(chip, output_wcs, stepsize)
+        if variance:
+            from .variance import chip_variance
+
+            data2 = chip_variance(chip, weight)
+        else:
+            data2 = None
         nmiss, _ = driz.add_image(chip_data(chip), exptime=float(chip.exptime),
-                                  pixmap=pixmap, iscale=s * s, pixel_scale_ratio=s,
+                                  pixmap=pixmap, data2=data2, iscale=s * s,
+                                  pixel_scale_ratio=s,
                                   weight_map=weight, wht_scale=wscale, pixfrac=pixfrac,
                                   in_units=chip.in_units)
         del pixmap, weight
@@ -420,8 +446,10 @@ def drizzle_chips(chips: Sequence[DrizzleInput], output_wcs: WCS,
         wtscales.append(wscale)
         ratios.append(s)
         misses.append(int(nmiss))
+    if variance:
+        out_var[driz.out_wht == 0] = np.nan
     return DrizzleProduct(driz.out_img, driz.out_wht, driz.out_ctx if context else None,
-                          wtscales, ratios, misses)
+                          wtscales, ratios, misses, out_var)
 
 
 def drizzle_separate(exposures: Sequence[Sequence[DrizzleInput]], output_wcs: WCS,
