@@ -191,17 +191,9 @@ def hermetic_page(page):
     could not be created are recorded; blocked-request noise and the
     shared-module version warnings voila prints are not.
     """
-    blocked: list[str] = []
+    from uihelpers import route_loopback_only
 
-    def route(r):
-        url = r.request.url
-        if url.startswith(("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:")):
-            r.continue_()
-        else:
-            blocked.append(url)
-            r.abort()
-
-    page.route("**/*", route)
+    blocked = route_loopback_only(page)
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
 
