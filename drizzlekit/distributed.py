@@ -576,7 +576,7 @@ def drizzle_to_dask(inputs: Sequence[tuple], output_wcs, out_shape: tuple[int, i
             frame_shape=tuple(out_shape), chip_boxes=[boxes[k] for k in sel],
             kernel=kernel, pixfrac=pixfrac,
             fillval=fillval, initial=0.0, wht_type=None, wt_scl=1.0, wt_scl_name="wt_scl",
-            context=context or what == "ctx")
+            context=context or what == "ctx", lanczos_pixfrac=False)  # as Drizzle
         shape = (ty1 - ty0, tx1 - tx0)
         if what == "ctx":
             nplanes = max(len(jobs) - 1, 0) // 32 + 1

@@ -116,6 +116,10 @@ class Drizzle:
         :class:`~drizzlekit.exceptions.NonFiniteError`.
     on_no_overlap : {'raise', 'warn', 'ignore'}
         What ``add_image`` does when no input pixel lands on the output.
+    lanczos_pixfrac : bool
+        Scale the ``lanczos2/3`` kernels by ``pixfrac`` as drizzlepac does
+        (AstroDrizzle's steps use this). Default False: ``pixfrac`` is
+        ignored for them with drizzle 3.0's warning.
 
     Examples
     --------
@@ -133,8 +137,9 @@ class Drizzle:
     def __init__(self, kernel="square", fillval=None, fillval2=None, out_shape=None,
                  out_img=None, out_wht=None, out_ctx=None, out_img2=None, out_dq=None,
                  exptime=0.0, begin_ctx_id=0, max_ctx_id=None, disable_ctx=False, *,
-                 nonfinite="mask", on_no_overlap="raise"):
+                 nonfinite="mask", on_no_overlap="raise", lanczos_pixfrac=False):
         self._kernel = get_kernel(kernel)
+        self._lanczos_pixfrac = bool(lanczos_pixfrac)
         self._kernel_name = kernel
         if nonfinite not in ("mask", "raise"):
             raise InputError("'nonfinite' must be 'mask' or 'raise'")
@@ -384,7 +389,8 @@ class Drizzle:
         if not kernel.conserves_flux:
             warnings.warn(f"Kernel '{kernel.name}' is not a flux-conserving kernel.", Warning,
                           stacklevel=2)
-        if kernel.name in ("lanczos2", "lanczos3") and abs(job.pixfrac - 1.0) > 1e-5:
+        if kernel.name in ("lanczos2", "lanczos3") and abs(job.pixfrac - 1.0) > 1e-5 \
+                and not self._lanczos_pixfrac:
             warnings.warn("In lanczos kernel, pixel_fraction is ignored and assumed to be 1.0",
                           Warning, stacklevel=2)
             job = job._replace(pixfrac=1.0)

@@ -218,7 +218,7 @@ def combine_band(band: tuple[int, int], footprints: Sequence[Footprint], *, ny, 
 # -- drizzling one box of a big frame ------------------------------------------------------
 def drizzle_virtual(box, items, frame_shape, out_pscale: float, chip_boxes, *, nctx,
                     kernel, pixfrac, fillval, initial, wht_type, wt_scl, wt_scl_name,
-                    context):
+                    context, lanczos_pixfrac: bool = True):
     """Drizzle chips onto the ``box`` of a full frame, exactly as the full frame would get them.
 
     The chips are drizzled in full-frame coordinates onto full-frame arrays that are
@@ -240,6 +240,9 @@ def drizzle_virtual(box, items, frame_shape, out_pscale: float, chip_boxes, *, n
         Where the chips' drops can land.
     nctx, kernel ... context
         As :func:`drizzlekit.steps.drizzle_steps.drizzle_chips`.
+    lanczos_pixfrac : bool
+        Scale ``lanczos2/3`` by ``pixfrac`` as drizzlepac does (the pipeline);
+        False: ignore it as ``drizzle`` 3.0 does (:class:`drizzlekit.Drizzle`).
 
     Returns
     -------
@@ -264,7 +267,8 @@ def drizzle_virtual(box, items, frame_shape, out_pscale: float, chip_boxes, *, n
     # exptime > 0: no scan of the (virtual) outputs for earlier weights
     driz = Drizzle(kernel=kernel, fillval=None, out_img=out_img, out_wht=out_wht,
                    exptime=1.0, begin_ctx_id=0, max_ctx_id=max(nctx - 1, 0),
-                   disable_ctx=not context, on_no_overlap="ignore")
+                   disable_ctx=not context, on_no_overlap="ignore",
+                   lanczos_pixfrac=lanczos_pixfrac)
     scales, misses, n = [], [], 0
     for k, chip, pm in items:
         n += 1

@@ -352,3 +352,27 @@ def test_readme_drizzle_core_snippet_runs_as_written():
     assert ns["model"].shape == (512, 512)
     assert np.nanmax(np.abs(ns["model"][100:400, 100:400] - 10.0)) < 5.0
     assert ns["d"].out_wht.max() > 0
+
+
+def test_lanczos_pixfrac_scaled_when_asked_as_drizzlepac_does():
+    import warnings as _w
+
+    from drizzlekit import Drizzle
+
+    y, x = np.indices((40, 40), dtype=float)
+    pixmap = np.dstack([x + 0.3, y - 0.2])
+    data = np.zeros((40, 40), np.float32)
+    data[20, 20] = 100.0
+    outs = {}
+    for flag in (False, True):
+        for pf in (1.0, 0.5):
+            d = Drizzle(kernel="lanczos3", out_shape=(40, 40), lanczos_pixfrac=flag)
+            with _w.catch_warnings(record=True) as rec:
+                _w.simplefilter("always")
+                d.add_image(data, exptime=1.0, pixmap=pixmap, pixfrac=pf)
+            ignored = any("pixel_fraction is ignored" in str(r.message) for r in rec)
+            assert ignored == (not flag and pf != 1.0)
+            outs[flag, pf] = d.out_img.copy()
+    np.testing.assert_array_equal(outs[False, 0.5], outs[False, 1.0])  # drizzle 3.0
+    assert not np.allclose(outs[True, 0.5], outs[True, 1.0])          # drizzlepac
+    np.testing.assert_array_equal(outs[True, 1.0], outs[False, 1.0])

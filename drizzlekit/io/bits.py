@@ -7,7 +7,6 @@ spec §0 "DQ bit parameters": a ``bits`` value lists the DQ flags that are *igno
 
 from __future__ import annotations
 
-import logging
 import re
 import warnings
 from typing import Union
@@ -18,8 +17,6 @@ from astropy.nddata import bitmask
 from ..exceptions import DtypeError, ParameterError
 
 __all__ = ["interpret_bits", "dq_to_mask", "HSTDQFlags"]
-
-log = logging.getLogger(__name__)
 
 BitsLike = Union[int, str, None]
 

@@ -421,7 +421,8 @@ def drizzle_chips(chips: Sequence[DrizzleInput], output_wcs: WCS,
     driz = Drizzle(kernel=kernel, fillval=fillval, out_img=out_img, out_wht=out_wht,
                    out_img2=out_var,
                    begin_ctx_id=ctx_offset, max_ctx_id=max(total - 1, ctx_offset),
-                   disable_ctx=not context, on_no_overlap="ignore")
+                   disable_ctx=not context, on_no_overlap="ignore",
+                   lanczos_pixfrac=True)  # drizzlepac scales lanczos by pixfrac
     wtscales, ratios, misses = [], [], []
     for k, chip in enumerate(_iterate(chips, progress, desc)):
         _check_chip(chip)

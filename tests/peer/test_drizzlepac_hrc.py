@@ -113,3 +113,24 @@ def test_same_static_mask(hrc_pair):
     (mask,) = res.static_masks.values()  # one chip signature: HRC, 512x512
     ref = fits.getdata(dp_dir / "_512x512_1_staticMask.fits") != 0  # 1 = good
     np.testing.assert_array_equal(mask, ref)
+
+
+def test_lanczos_with_pixfrac_below_one_as_drizzlepac(tmp_path):
+    """drizzlepac scales the lanczos kernels by pixfrac (drizzle 3.0 ignores it); the
+    pipeline follows drizzlepac. Measured on these frames: bright-pixel median 4.4e-4,
+    p99 0.9 %, weight ratio 1.014 (it was 2.7e-2, 57 % and 1.40 when pixfrac was ignored)."""
+    only_final = dict(final_kernel="lanczos3", final_pixfrac=0.5, driz_separate=False,
+                      median=False, blot=False, driz_cr=False)
+    dp_dir, dk_dir = tmp_path / "dp", tmp_path / "dk"
+    load_hst_47tuc(outdir=dp_dir, rootnames=F606W)
+    data = load_hst_47tuc(outdir=dk_dir, rootnames=F606W)
+    run_drizzlepac(dp_dir, [f"{r}_flt.fits" for r in F606W], "lan", **only_final)
+    res = dk.astrodrizzle(data.filenames, output=str(dk_dir / "lan"), runfile="",
+                          progress=False, **only_final)
+    with fits.open(dp_dir / "lan_drz.fits") as h:
+        sci, wht = h["SCI"].data, h["WHT"].data
+    ok = np.isfinite(sci) & np.isfinite(res.sci) & (wht > 0.5 * wht.max()) & (res.wht > 0)
+    bright = ok & (sci > np.percentile(sci[ok], 99))
+    rel = (res.sci[bright] - sci[bright]) / sci[bright]
+    assert abs(np.median(rel)) < 2e-3 and np.percentile(np.abs(rel), 99) < 0.02
+    assert abs(np.median(res.wht[ok] / wht[ok]) - 1) < 0.03
