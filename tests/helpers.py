@@ -1,4 +1,4 @@
-"""Shared test helpers: synthetic pixmaps and images (no I/O)."""
+"""Shared test helpers: synthetic pixmaps and images, and copies of input files."""
 
 import numpy as np
 
@@ -27,3 +27,16 @@ def shift_pixmap(shape, dx, dy):
 def random_image(shape, seed=0, low=5.0, high=15.0):
     rng = np.random.default_rng(seed)
     return rng.uniform(low, high, shape).astype(np.float32)
+
+
+def copies_in(directory, filenames):
+    """Copies of ``filenames`` in ``directory`` (tests never touch shared inputs)."""
+    import os
+    import shutil
+
+    out = []
+    for f in filenames:
+        dst = os.path.join(directory, os.path.basename(f))
+        shutil.copy(f, dst)
+        out.append(str(dst))
+    return out

@@ -15,6 +15,7 @@ from drizzlekit.exceptions import (InputFileError, NonFiniteError, ParameterErro
                                    TooFewSourcesError)
 from drizzlekit.io import wcs_update as wu
 from drizzlekit.io.fits_input import read_exposure
+from tests.helpers import copies_in
 
 PSCALE = 0.05  # arcsec/pixel of the simulations
 
@@ -33,11 +34,7 @@ def sim_files(tmp_path_factory):
 def work(sim_files, tmp_path, monkeypatch):
     """Fresh copies of the simulated files in a temporary working directory."""
     monkeypatch.chdir(tmp_path)
-    files = []
-    for f in sim_files.filenames:
-        dst = tmp_path / os.path.basename(f)
-        shutil.copy(f, dst)
-        files.append(str(dst))
+    files = copies_in(tmp_path, sim_files.filenames)
     return files, sim_files.truth
 
 

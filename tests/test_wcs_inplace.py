@@ -18,6 +18,7 @@ from drizzlekit.cli import main
 from drizzlekit.datasets import simulate_dither
 from drizzlekit.exceptions import InputError, InputFileError, ParameterError
 from drizzlekit.io.inplace import check_distinct, check_updatable
+from tests.helpers import copies_in
 
 
 @pytest.fixture(scope="module")
@@ -31,11 +32,7 @@ def sim_files(tmp_path_factory):
 @pytest.fixture()
 def work(sim_files, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    files = []
-    for f in sim_files.filenames:
-        dst = tmp_path / os.path.basename(f)
-        shutil.copy(f, dst)
-        files.append(str(dst))
+    files = copies_in(tmp_path, sim_files.filenames)
     return files
 
 
