@@ -53,7 +53,7 @@ def run(repeats=7, sizes=(256, 512), kernels=("square", "turbo", "lanczos3")):
     from benchmarks.bench_core import _median_time
     from drizzlekit.outwcs import make_output_wcs
     from drizzlekit.steps.drizzle_steps import drizzle_chips
-    from widgets.drizzle_panel import preview_frame
+    from drizzlekit.widgets.drizzle_panel import preview_frame
 
     chips = make_chips()
     base, _ = make_output_wcs([c.wcs for c in chips], [c.shape for c in chips])

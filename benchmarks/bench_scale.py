@@ -225,12 +225,14 @@ def main(argv=None) -> int:
         sim_s = time.perf_counter() - t0
         out = data / "out"
         out.mkdir(exist_ok=True)
+        load0 = os.getloadavg()[0]
         a = _child("inproc", data, out, warm)
         b = None if args.no_dask else _child("dask", data, out, warm)
         diff = None if b is None else _max_diff(out)
         rows.append((n, a, b, diff))
         print(f"N={n:4d}: inputs {a['inputs'] / 1e6:.2f} Mpix, frame {a['frame']}, "
-              f"simulated in {sim_s:.0f} s", flush=True)
+              f"simulated in {sim_s:.0f} s; load average {load0:.1f} -> "
+              f"{os.getloadavg()[0]:.1f} (other jobs slow both runs)", flush=True)
         print(f"   in process : {a['wall']:7.2f} s  peak RSS {a['peak'] / mb:7.0f} MB "
               f"(+{(a['peak'] - a['base']) / mb:.0f} MB over {a['base'] / mb:.0f} MB)")
         steps = "  ".join(f"{k} {v:.1f}" for k, v in a["timings"].items())

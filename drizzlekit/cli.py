@@ -100,7 +100,9 @@ def _run_astrodrizzle(args: argparse.Namespace) -> int:
         return 2
     except MemoryError:  # the size checks are lower bounds; say what to change
         sys.stderr.write("drizzlekit astrodrizzle: error: out of memory; use a smaller output "
-                         "frame (final_scale, final_outnx, final_outny) or fewer inputs\n")
+                         "frame (final_scale, final_outnx, final_outny), fewer inputs, or "
+                         "--memory-limit <GiB> (the memory the run may use; it also sizes "
+                         "the working buffers)\n")
         return 2
     except OSError as exc:  # a file system failure the checks could not foresee
         sys.stderr.write(f"drizzlekit astrodrizzle: error: {exc}\n")
@@ -342,6 +344,8 @@ def _configure_logging(verbose: int, quiet: bool) -> None:
         handler.addFilter(lambda r: not getattr(r, "drizzlekit_reraised", False))
         handler._drizzlekit_cli = True  # type: ignore[attr-defined]
         logger.addHandler(handler)
+    else:  # sys.stderr may have been replaced (and the old one closed) since
+        handler.stream = sys.stderr
     handler.setLevel(level)
     logger.setLevel(level)
 

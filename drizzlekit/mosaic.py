@@ -7,15 +7,17 @@ The pipeline's steps 4 and 5 (:func:`drizzlekit.pipeline.run_drizzle_separate`,
   kept in memory or, with ``in_memory=False``, in memory-mapped files
   (:mod:`drizzlekit.scratch`);
 * the overlap check is one coverage count;
-* the median is computed in row bands bounded by ``max_memory``
-  (:mod:`drizzlekit.tiles`), from the exposures that cover each band.
+* the median is computed in row bands whose buffers take at most a quarter
+  of the ``memory_limit`` parameter (:mod:`drizzlekit.memory`,
+  :mod:`drizzlekit.tiles`), from the exposures that cover each band.
 
-With a Dask client (:mod:`drizzlekit.distributed`) the single drizzles and
-median bands run as tasks on the workers.
+With a Dask client (:mod:`drizzlekit.distributed`) the single drizzles (one
+task per batch of exposures) and median bands (at least two per worker) run as
+tasks on the workers.
 
 Peak memory of these steps: the footprints (about 8 bytes per output pixel
 an exposure covers) + one full frame for the median (4 bytes per pixel) +
-``max_memory`` for the median bands; none of it is ``N x frame``.
+the median band buffers (``ScaleOptions.max_memory``); none of it is ``N x frame``.
 """
 
 from __future__ import annotations
@@ -43,27 +45,38 @@ class ScaleOptions:
     Attributes
     ----------
     max_memory : int or None
-        Bound (bytes) on the median's band buffers (default
-        :data:`drizzlekit.tiles.MAX_MEMORY`, 256 MiB).
+        Bound (bytes) on the median's band buffers: a quarter of the run's
+        ``memory_limit`` parameter (:func:`drizzlekit.memory.median_buffer_bytes`);
+        None = :data:`drizzlekit.tiles.MAX_MEMORY`, 256 MiB.
     scratch : Scratch
         In memory, or memory-mapped files in a temporary directory.
     client : dask.distributed.Client or None
         Run per-chip and per-tile work on the client's workers.
     tile : int
         Side of the final-drizzle output tiles of a distributed run, pixels.
+    packed : dict
+        A distributed run's WCSs packed for the workers, made once per run.
+    pending : dict
+        A distributed run's futures kept between steps (the CR flagging that
+        step 6 starts on the workers, collected by step 7).
     """
 
     max_memory: int | None = None
     scratch: Scratch = field(default_factory=lambda: Scratch(False))
     client: Any = None
     tile: int = 1024
+    packed: dict = field(default_factory=dict, repr=False)
+    pending: dict = field(default_factory=dict, repr=False)
 
 
 def options(res) -> ScaleOptions:
     """The run's :class:`ScaleOptions` (defaults when none were set)."""
     opt = getattr(res, "scaling", None)
     if opt is None:
-        opt = ScaleOptions()
+        from .memory import median_buffer_bytes
+
+        opt = ScaleOptions(max_memory=median_buffer_bytes(
+            getattr(res, "params", {}).get("memory_limit")))
         try:
             res.scaling = opt
         except AttributeError:  # pragma: no cover
@@ -123,7 +136,7 @@ def drizzle_single(chips: Sequence, pixmaps: Sequence[np.ndarray], frame_wcs,
     if y1 <= y0:  # nothing lands: a 1 x 1 box (still validated and warned about below)
         y0, y1, x0, x1 = 0, min(1, frame_shape[0]), 0, min(1, frame_shape[1])
     box = (y0, y1, x0, x1)
-    sci, wht, _, _, misses = drizzle_virtual(
+    sci, wht, _, _, misses, _ = drizzle_virtual(
         box, ((k, c, pm) for k, (c, pm) in enumerate(zip(chips, pixmaps))), frame_shape,
         out_ps, [box], nctx=len(chips), kernel=kernel, pixfrac=pixfrac, fillval=fillval,
         initial=0.0, wht_type=None, wt_scl=wt_scl, wt_scl_name="driz_sep_wt_scl",
@@ -209,15 +222,19 @@ def run_median(res, names: Sequence[str], **combine) -> np.ndarray:
     frame = res.single_shape
     order = [fps[n] for n in names]
     out = opt.scratch.empty(frame, np.float32, "median")
-    band_map = None
-    if opt.client is not None:
+    band_map, min_bands = None, 1
+    if opt.client is not None:  # at least two bands per worker
         from .distributed import band_mapper
 
         band_map = band_mapper(opt.client)
+        try:
+            min_bands = 2 * len(opt.client.scheduler_info()["workers"])
+        except Exception:  # pragma: no cover - a client without scheduler info
+            min_bands = 2
     from .tiles import median_bands
 
     return median_bands(order, frame, max_memory=opt.max_memory, out=out,
-                        band_map=band_map, **combine)
+                        band_map=band_map, min_bands=min_bands, **combine)
 
 
 def start_scaling(res, client=None, max_memory: int | None = None,
@@ -226,7 +243,9 @@ def start_scaling(res, client=None, max_memory: int | None = None,
 
     ``in_memory=False`` (drizzlepac's default) keeps the single drizzles and
     the median in memory-mapped files under ``scratch_dir`` (default: the
-    product's directory).
+    product's directory). ``max_memory`` (bytes) bounds the median's band
+    buffers; None (what :func:`drizzlekit.astrodrizzle` passes): a quarter of
+    the ``memory_limit`` parameter (:mod:`drizzlekit.memory`).
     """
     import os
 
@@ -251,6 +270,9 @@ def start_scaling(res, client=None, max_memory: int | None = None,
 
         raise InputFileError(f"{where}: scratch directory does not exist")
     scratch = Scratch(on_disk=not res.params.get("in_memory", True), where=str(where))
-    res.scaling = ScaleOptions(max_memory=None if max_memory is None else int(max_memory),
-                               scratch=scratch, client=client)
+    if max_memory is None:
+        from .memory import median_buffer_bytes
+
+        max_memory = median_buffer_bytes(res.params.get("memory_limit"))
+    res.scaling = ScaleOptions(max_memory=int(max_memory), scratch=scratch, client=client)
     return scratch

@@ -34,7 +34,7 @@ What differs from drizzlepac
   live in memory-mapped files of a temporary directory that is removed when
   the run ends, see :mod:`drizzlekit.mosaic`); ``driz_sep_compress``,
   ``combine_bufsize``, ``clean``, ``preserve``, ``overwrite`` and ``restore``
-  therefore have no effect (``max_memory`` bounds the median's buffers).
+  therefore have no effect (``memory_limit`` bounds the median's buffers).
 * Step dependencies follow ``astrodrizzle.run`` (spec §2.2): with two or more
   exposures ``driz_cr`` forces ``blot``, ``blot`` forces ``median`` and
   ``median`` forces ``driz_separate``; with one exposure ``median``,
@@ -72,9 +72,11 @@ from .io.bits import dq_to_mask
 from .io.checks import check_inputs
 from .io.fits_input import Chip, Exposure, read_exposure
 from .io.stis import split_exposure
-from .io.logfile import RunLogHandler
+from .io.lazy import lazy_pixels, release_pixels
+from .io.logfile import run_log
 from .io.output_checks import check_output_files, check_output_size, output_errors
 from .io.inputs import InputItem, expand_inputs, output_filename, rootname
+from .memory import pixmap_cache_bytes
 from .pixmap_store import PixmapStore
 
 __all__ = [
@@ -408,7 +410,9 @@ def _read_sources(sources, p: dict) -> tuple[list[Exposure], list[str]]:
             raise InputFileError(f"{name}: no chip selected (group={p['group']!r})")
         ivm = src.ivm if isinstance(src, InputItem) else None
         for piece, piece_name in split_exposure(exp, name, ivm):  # STIS imsets: io/stis.py
-            exposures.append(piece)
+            # Dask runs: the client keeps no pixels of file inputs (io/lazy.py)
+            exposures.append(release_pixels(
+                piece, src.filename if isinstance(src, InputItem) else src, p["resetbits"]))
             names.append(piece_name)
     return exposures, names
 
@@ -422,6 +426,8 @@ def _reset_dq(exposures: list[Exposure], resetbits) -> None:
         return
     for exp in exposures:
         for chip in exp.chips:
+            if getattr(chip, "lazy", False):  # cleared when read (io/lazy.py)
+                continue
             if chip.dq is not None:
                 chip.dq = (chip.dq.astype(np.int64) & ~int(bits)).astype(chip.dq.dtype)
 
@@ -720,7 +726,7 @@ def _pixmap(res: AstrodrizzleResult, e: int, chip: Chip, frame: WCS) -> np.ndarr
     # always the stored numbers (cached or not), so a Dask worker that computes the
     # map itself (drizzlekit.distributed) drizzles exactly the same positions
     store = PixmapStore(pm)
-    if res._pixmap_bytes + store.nbytes <= PIXMAP_CACHE_BYTES:
+    if res._pixmap_bytes + store.nbytes <= pixmap_cache_bytes(res.params.get("memory_limit")):
         res._pixmaps[key] = store
         res._pixmap_bytes += store.nbytes
     return store.decode()  # the same numbers in every step
@@ -746,11 +752,16 @@ def run_static_mask(res: AstrodrizzleResult) -> dict:
     from .steps.static_mask import static_mask
 
     p = res.params
-    groups: dict[tuple, list[np.ndarray]] = {}
-    for _, _, chip in res.chips():
-        groups.setdefault(_signature(chip), []).append(chip.sci)
-    res.static_masks = {sig: static_mask(arrs, p["static_sig"], compat=p["stats_compat"])
-                        for sig, arrs in groups.items()}
+    if getattr(res.scaling, "client", None) is not None:  # Dask: one task per chip
+        from .distributed import static_masks_on_client
+
+        res.static_masks = static_masks_on_client(res)
+    else:
+        groups: dict[tuple, list[np.ndarray]] = {}
+        for _, _, chip in res.chips():
+            groups.setdefault(_signature(chip), []).append(chip.sci)
+        res.static_masks = {sig: static_mask(arrs, p["static_sig"], compat=p["stats_compat"])
+                            for sig, arrs in groups.items()}
     for sig, m in res.static_masks.items():
         log.info("static mask of chip %d %s: %d pixels flagged", sig[0], sig[1],
                  int((~m).sum()))
@@ -839,6 +850,15 @@ def run_sky(res: AstrodrizzleResult) -> dict:
         res.sky = {k: float(vals.get(k, 0.0)) for k in keys}
         res.computed_sky = {k: (None if applied else res.sky[k]) for k in keys}
         return res.sky
+    if getattr(res.scaling, "client", None) is not None and \
+            p["skymethod"] in ("localmin", "globalmin"):  # Dask: statistics per chip
+        from .distributed import sky_on_client
+
+        res.sky = sky_on_client(res)
+        res.computed_sky = dict(res.sky)
+        for k, v in res.sky.items():
+            log.info("sky %s[SCI,%d] = %.4f", k[0], k[1], v)
+        return res.sky
     inputs = []
     for k, e, chip in res.chips():
         mask = _and(_dq_mask(chip, p["sky_bits"], "sky_bits"),
@@ -915,14 +935,17 @@ def run_final_drizzle(res: AstrodrizzleResult) -> np.ndarray:
     p = res.params
     err_kw = _final_err_args(res)
     chips, order = [], []
+    client = getattr(res.scaling, "client", None)
     for key, e, chip in res.chips():
+        order.append((e, chip))
+        if client is not None:  # the workers read pixels and masks themselves
+            continue
         cr = res.cr_masks.get(key)
         mask = _and(_dq_mask(chip, p["final_bits"], "final_bits"), _static(res, chip),
                     None if cr is None else ~cr)
         ivm = _read_ivm(res, e, chip) if p["final_wht_type"] == "IVM" else None
         chips.append(_drizzle_input(res, key, e, chip, mask, ivm))
-        order.append((e, chip))
-    if getattr(res.scaling, "client", None) is not None:  # Dask: one task per output tile
+    if client is not None:  # Dask: one task per output tile
         from .distributed import final_drizzle_on_client
 
         drizzle_chips = final_drizzle_on_client(res)  # noqa: F811 - same signature
@@ -969,10 +992,7 @@ def _final_err_args(res: AstrodrizzleResult) -> dict:
     """``{'variance': True}`` for ``final_err=True`` (ERR product), else ``{}``."""
     if not res.params.get("final_err"):
         return {}
-    if getattr(res.scaling, "client", None) is not None:
-        raise ParameterError("final_err=True is not supported with client= yet; "
-                             "run without a Dask client or set final_err=False")
-    return {"variance": True}
+    return {"variance": True}  # with a Dask client too: the tiles carry the variance
 
 
 def _read_ivm(res: AstrodrizzleResult, e: int, chip: Chip) -> np.ndarray | None:
@@ -1086,40 +1106,51 @@ def run_driz_cr(res: AstrodrizzleResult) -> dict:
         ``(name, extver)`` -> bool array, ``True`` = cosmic ray (``res.cr_masks``).
         With ``driz_cr_corr`` the cleaned chips are in ``res.cr_clean``.
     """
-    from .steps.cr_checks import resolve_snr, warn_cr_fraction, warn_mixed_filters
-    from .steps.driz_cr import cr_clean, driz_cr
+    from .steps.cr_checks import resolve_snr, warn_mixed_filters
+    from .steps.driz_cr import flag_chip
 
     _require(res, "blots", "driz_cr", "run_blot")
     p = res.params
     res.cr_masks, res.cr_clean = {}, {}
     warn_mixed_filters([e.primary_header for e in res.exposures], res.names)
     snr = resolve_snr(p["driz_cr_noise_model"], p["driz_cr_snr"])
-    for key, e, chip in _iterate(res, list(res.chips()), "driz_cr"):
+    for key, e, chip in res.chips():
         if key not in res.blots:
             raise InputError(f"step 'driz_cr': no blot for {key}; call run_blot first")
-        cf = chip.conversion_factor
-        sci = chip.sci.astype(np.float64) * cf
-        blot = res.blots[key].astype(np.float64) * cf
-        # does the blot contain the sky? (then it is not added to the noise again)
-        if not p["blot_addsky"]:
-            in_model = False
-        elif res.computed_sky.get(key) is not None:
-            in_model = True  # subtracted on the fly, added back by the blot
-        else:  # nothing subtracted: the data (and median) still hold the sky, unless
-            in_model = not p["skysub"] and not str(p["skyuser"] or "").strip()
-        mask = driz_cr(sci, blot, snr=snr, scale=p["driz_cr_scale"],
-                       grow=p["driz_cr_grow"], ctegrow=p["driz_cr_ctegrow"],
-                       cte_dir=chip.cte_dir, gain=chip.eff_gain, rdnoise=chip.rdnoise,
-                       background=res.sky.get(key, 0.0) * cf, sky_in_model=in_model,
-                       noise_model=p["driz_cr_noise_model"])
+    if getattr(res.scaling, "client", None) is not None:  # Dask: one task per chip
+        from .distributed import driz_cr_on_client
+
+        flagged = driz_cr_on_client(res, snr)
+    else:
+        flagged = ((key, flag_chip(chip.sci, chip.dq, res.blots[key],
+                                   **cr_arguments(res, key, chip, snr)))
+                   for key, e, chip in _iterate(res, list(res.chips()), "driz_cr"))
+    for key, (mask, clean) in flagged:
         res.cr_masks[key] = mask
         log.info("driz_cr %s[SCI,%d]: %d pixels flagged", key[0], key[1], int(mask.sum()))
-        warn_cr_fraction(f"{key[0]}[SCI,{key[1]}]", mask,
-                         good=_dq_mask(chip, p["driz_sep_bits"], "driz_sep_bits"))
-        if p["driz_cr_corr"]:
-            good = dq_to_mask(chip.dq, p["crbit"], "crbit") if chip.dq is not None else None
-            res.cr_clean[key] = (cr_clean(sci, blot, mask, good) / cf).astype(np.float32)
+        if clean is not None:
+            res.cr_clean[key] = clean
     return res.cr_masks
+
+
+def cr_arguments(res: AstrodrizzleResult, key: ChipKey, chip: Chip, snr) -> dict:
+    """:func:`drizzlekit.steps.driz_cr.flag_chip` keywords of one chip (all but pixels);
+    ``snr`` from :func:`drizzlekit.steps.cr_checks.resolve_snr`."""
+    p = res.params
+    cf = chip.conversion_factor
+    # does the blot contain the sky? (then it is not added to the noise again)
+    if not p["blot_addsky"]:
+        in_model = False
+    elif res.computed_sky.get(key) is not None:
+        in_model = True  # subtracted on the fly, added back by the blot
+    else:  # nothing subtracted: the data (and median) still hold the sky, unless
+        in_model = not p["skysub"] and not str(p["skyuser"] or "").strip()
+    return dict(name=f"{key[0]}[SCI,{key[1]}]", cf=cf, sep_bits=p["driz_sep_bits"],
+                corr=bool(p["driz_cr_corr"]), crbit=p["crbit"], snr=snr,
+                scale=p["driz_cr_scale"], grow=p["driz_cr_grow"], ctegrow=p["driz_cr_ctegrow"],
+                cte_dir=chip.cte_dir, gain=chip.eff_gain, rdnoise=chip.rdnoise,
+                background=res.sky.get(key, 0.0) * cf, sky_in_model=in_model,
+                noise_model=p["driz_cr_noise_model"])
 
 
 def run_single_cr(res: AstrodrizzleResult) -> dict:
@@ -1265,97 +1296,6 @@ def apply_shifts(res: AstrodrizzleResult, shiftfile) -> None:
 
 
 # =========================================================================== the task
-def _failed_log_name(path: str) -> str:
-    stem, ext = os.path.splitext(path)
-    return f"{stem}_failed{ext or '.log'}"
-
-
-@contextmanager
-def _runfile(path: str | None):
-    """Log the run (INFO and above of the ``drizzlekit`` logger) to ``path``.
-
-    The log is written to ``<path>.partial`` and moved to ``path`` when the run
-    succeeds; a failed run's log goes to ``<stem>_failed<ext>``, so the log
-    that an earlier product's DRIZPARS keyword names is never overwritten by
-    a run that produced nothing.
-    """
-    if not path:
-        yield
-        return
-    logger = logging.getLogger("drizzlekit")
-    # only a regular file (or a new one) is written beside and moved into place:
-    # /dev/null, a FIFO or a terminal is written as it is
-    settle = not os.path.exists(path) or os.path.isfile(path)
-    partial = path + ".partial" if settle else path
-    try:
-        handler = RunLogHandler(partial)  # a full disk: one error line, not a traceback
-    except OSError as exc:
-        log.warning("cannot open the log file %s (%s); not logging to a file", path, exc)
-        yield
-        return
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: "
-                                           "%(message)s"))
-    handler.setLevel(logging.INFO)
-    old_level, old_propagate = logger.level, logger.propagate
-    effective = logger.getEffectiveLevel()
-    forward = None
-    if effective > logging.INFO:
-        # INFO records must be created for the file, but the user's handlers
-        # should keep seeing only what they saw before: forward those by hand
-        logger.setLevel(logging.INFO)
-        if old_propagate:
-            forward = _Forward(logger.parent, effective)
-            logger.addHandler(forward)
-            logger.propagate = False
-    logger.addHandler(handler)
-    ok = False
-    try:
-        yield
-        ok = True
-    finally:
-        logger.removeHandler(handler)
-        if forward is not None:
-            logger.removeHandler(forward)
-        logger.setLevel(old_level)
-        logger.propagate = old_propagate
-        handler.close()
-        if settle:
-            _settle_log(partial, path, ok)
-
-
-def _settle_log(partial: str, path: str, ok: bool) -> None:
-    """Move the finished log into place (success) or beside it (failure)."""
-    final = path if ok else _failed_log_name(path)
-    try:
-        os.replace(partial, final)
-    except OSError as exc:
-        log.warning("cannot move the log file to %s (%s); it is in %s", final, exc, partial)
-        return
-    if not ok:
-        log.warning("the log of this failed run is %s (%s is unchanged)", final, path)
-
-
-class _Forward(logging.Handler):
-    """Pass records at or above ``level`` on to the handlers above ``parent``,
-    as propagation would (used while the package logger is lowered to INFO)."""
-
-    def __init__(self, parent: logging.Logger | None, level: int):
-        super().__init__(level)
-        self._parent = parent
-
-    def emit(self, record: logging.LogRecord) -> None:
-        node, found = self._parent, False
-        while node is not None:
-            for h in node.handlers:
-                found = True
-                if record.levelno >= h.level:
-                    h.handle(record)
-            node = node.parent if node.propagate else None
-        if not found and logging.lastResort is not None and \
-                record.levelno >= logging.lastResort.level:
-            logging.lastResort.handle(record)
-
-
 @contextmanager
 def _threads(num_cores):
     if not num_cores:
@@ -1379,8 +1319,7 @@ def _timed(res: AstrodrizzleResult, name: str, func) -> None:
 
 
 def astrodrizzle(input, output: str | None = None, *, progress: bool | None = None,
-                 client=None, max_memory: int | None = None,
-                 scratch_dir: str | os.PathLike | None = None,
+                 client=None, scratch_dir: str | os.PathLike | None = None,
                  **params) -> AstrodrizzleResult:
     """Combine dithered exposures, rejecting cosmic rays (drizzlepac's AstroDrizzle).
 
@@ -1397,12 +1336,11 @@ def astrodrizzle(input, output: str | None = None, *, progress: bool | None = No
         is a terminal or in a Jupyter notebook. Log lines are written beside
         the bars, never through them.
     client : dask.distributed.Client, optional
-        Run the single drizzles, median bands, blots and final-drizzle tiles
-        as tasks on the client's workers (:mod:`drizzlekit.distributed`);
-        the product is bit-identical to the in-process run.
-    max_memory : int, optional
-        Bound on the median's working buffers, bytes (default 256 MiB,
-        :data:`drizzlekit.tiles.MAX_MEMORY`); see the README's capacity plan.
+        Run the per-chip steps (static mask, sky statistics, single drizzles,
+        blots, driz_cr) and the per-tile steps (median bands, final-drizzle
+        tiles) as tasks on the client's workers, which read the pixels from
+        the input paths (:mod:`drizzlekit.distributed`); the product is
+        bit-identical to the in-process run.
     scratch_dir : str or path, optional
         With ``in_memory=False``, where the temporary directory of the
         intermediates is made (default: the product's directory). It is
@@ -1410,7 +1348,11 @@ def astrodrizzle(input, output: str | None = None, *, progress: bool | None = No
     **params
         AstroDrizzle parameters with drizzlepac's names (``final_kernel``,
         ``final_pixfrac``, ``driz_cr_snr`` ...), see
-        ``drizzlekit.params.get_spec('astrodrizzle')``.
+        ``drizzlekit.params.get_spec('astrodrizzle')``. ``memory_limit``
+        (GiB) is the memory the run may use: output frames needing more than
+        half of it are refused before the first step, and the median's row
+        bands and the pixel-map cache are sized from the rest
+        (:mod:`drizzlekit.memory`).
 
     Returns
     -------
@@ -1436,6 +1378,10 @@ def astrodrizzle(input, output: str | None = None, *, progress: bool | None = No
     >>> res.files_written                                             # doctest: +SKIP
     ['final_drz.fits', ...]
     """
+    if "max_memory" in params:  # a keyword of 0.2.0 development builds only
+        raise ParameterError("max_memory (bytes) was replaced by the memory_limit parameter "
+                             "(GiB, the memory the run may use; the median's buffers get a "
+                             "quarter of it)")
     runfile = params.get("runfile", None)
     if runfile is None:
         from .params import get_spec
@@ -1446,15 +1392,16 @@ def astrodrizzle(input, output: str | None = None, *, progress: bool | None = No
     from .progress import logs_beside_bars, want_progress
 
     progress = want_progress(progress)
-    with _runfile(runfile), logs_beside_bars(progress):
+    with run_log(runfile), logs_beside_bars(progress):
         try:
-            res = prepare(input, output, progress=progress, **params)
+            with lazy_pixels(client is not None):  # workers read the pixels themselves
+                res = prepare(input, output, progress=progress, **params)
             p = res.params
             log.info("%s", "\n".join(parameter_lines(p)))
             _announce_compiling(p)
             from .mosaic import start_scaling
 
-            scratch = start_scaling(res, client, max_memory, scratch_dir)
+            scratch = start_scaling(res, client, None, scratch_dir)
             _final_err_args(res)  # unsupported combinations fail before the steps
             with _threads(p["num_cores"]):
                 for name, flag in STEPS:

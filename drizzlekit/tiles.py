@@ -33,8 +33,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .footprint import Footprint
-from .steps import median as _med
+from .footprint import Footprint, drop_margin
+from .steps import median as med
 
 __all__ = ["median_bands", "band_rows", "drizzle_virtual", "MAX_MEMORY"]
 
@@ -92,7 +92,7 @@ def median_bands(footprints: Sequence[Footprint], frame_shape: tuple[int, int], 
                  backgrounds: Sequence[float] | None = None, compat: bool = False,
                  max_memory: int | None = None, out: np.ndarray | None = None,
                  bands: Sequence[tuple[int, int]] | None = None,
-                 band_map: Callable | None = None) -> np.ndarray:
+                 band_map: Callable | None = None, min_bands: int = 1) -> np.ndarray:
     """Median of single drizzles stored on footprints (``combine_median``'s numbers).
 
     Parameters
@@ -113,6 +113,9 @@ def median_bands(footprints: Sequence[Footprint], frame_shape: tuple[int, int], 
         ``band_map(func, bands, cuts)`` returning ``[func(b, c) for b, c in zip(bands,
         cuts)]`` (the distributed dispatcher passes its own); ``cuts`` hold only the
         footprint rows each band reads.
+    min_bands : int
+        Split the rows into at least this many bands (work for several
+        workers); the result does not depend on the bands.
 
     Returns
     -------
@@ -122,13 +125,13 @@ def median_bands(footprints: Sequence[Footprint], frame_shape: tuple[int, int], 
     n = len(footprints)
     nsigma = tuple(np.atleast_1d(np.asarray(nsigma, dtype=float)).tolist())
     nsigma = nsigma * 2 if len(nsigma) == 1 else nsigma
-    _med._check_options(combine_type, nlow, nhigh, grow, nsigma, n, ny)
+    med.check_options(combine_type, nlow, nhigh, grow, nsigma, n, ny)
     minmed = combine_type.endswith("minmed")
     per_image = None
     if minmed:
-        per_image = (_med._per_image(exptimes, n, "exptimes", positive=True),
-                     _med._per_image(readnoise, n, "readnoise"),
-                     _med._per_image(backgrounds, n, "backgrounds"))
+        per_image = (med.per_image_values(exptimes, n, "exptimes", positive=True),
+                     med.per_image_values(readnoise, n, "readnoise"),
+                     med.per_image_values(backgrounds, n, "backgrounds"))
     levels = _weight_levels(footprints, maskpt) if (newmasks and combine_type != "sum") \
         else None
     zero_fill = all(float(fp.fill) == 0.0 for fp in footprints)
@@ -141,6 +144,7 @@ def median_bands(footprints: Sequence[Footprint], frame_shape: tuple[int, int], 
         out = np.empty((ny, nx), dtype=np.float32)
     if bands is None:
         rows = band_rows(n if not can_skip else _band_count(footprints, ny), nx, max_memory, g)
+        rows = min(rows, max(16, 2 * g + 1, -(-ny // max(1, int(min_bands)))))
         bands = [(r0, min(r0 + rows, ny)) for r0 in range(0, ny, rows)]
     common = dict(ny=ny, nx=nx, combine_type=combine_type, nlow=int(nlow), nhigh=int(nhigh),
                   lthresh=lthresh, hthresh=hthresh, nsigma=nsigma, g=g,
@@ -207,18 +211,37 @@ def combine_band(band: tuple[int, int], footprints: Sequence[Footprint], *, ny, 
         exps, rns, bgs = (np.concatenate([v[idx], np.full(pad, fill)]) for v, fill in
                           zip(per_image, (1.0, 0.0, 0.0)))
         chunk = np.where(np.isfinite(data), data, 0)
-        part = _med._minmed(chunk, w, bad, bool(newmasks), combine_type, nsigma, g,
-                            exps, rns, bgs, compat)
+        part = med.minmed_rows(chunk, w, bad, bool(newmasks), combine_type, nsigma, g,
+                               exps, rns, bgs, compat)
     else:
-        bad |= _med._threshold_bad(data, lthresh, hthresh)
-        part = _med._numcombine(combine_type, data, bad, nlow, nhigh, compat)
+        bad |= med.threshold_bad(data, lthresh, hthresh)
+        part = med.numcombine(combine_type, data, bad, nlow, nhigh, compat)
     return part[r0 - lo:r1 - lo].astype(np.float32)
 
 
 # -- drizzling one box of a big frame ------------------------------------------------------
+def _input_range(pm: np.ndarray, box, margin: int | None) -> dict | None:
+    """``xmin, xmax, ymin, ymax`` (inclusive) of the input pixels whose drops can reach
+    ``box`` (pixel centres within ``margin`` + 2 output pixels of it); ``{}`` = all
+    (unknown drop size), None = none."""
+    if margin is None:
+        return {}
+    y0, y1, x0, x1 = box
+    m = float(margin) + 2.0
+    x, y = pm[..., 0], pm[..., 1]
+    with np.errstate(invalid="ignore"):
+        sel = (x > x0 - m) & (x < x1 + m) & (y > y0 - m) & (y < y1 + m)
+    rows = np.flatnonzero(sel.any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(sel.any(axis=0))
+    return dict(xmin=int(cols[0]), xmax=int(cols[-1]), ymin=int(rows[0]), ymax=int(rows[-1]))
+
+
 def drizzle_virtual(box, items, frame_shape, out_pscale: float, chip_boxes, *, nctx,
                     kernel, pixfrac, fillval, initial, wht_type, wt_scl, wt_scl_name,
-                    context, lanczos_pixfrac: bool = True):
+                    context, lanczos_pixfrac: bool = True, variance: bool = False,
+                    clip_inputs: bool = False):
     """Drizzle chips onto the ``box`` of a full frame, exactly as the full frame would get them.
 
     The chips are drizzled in full-frame coordinates onto full-frame arrays that are
@@ -243,10 +266,18 @@ def drizzle_virtual(box, items, frame_shape, out_pscale: float, chip_boxes, *, n
     lanczos_pixfrac : bool
         Scale ``lanczos2/3`` by ``pixfrac`` as drizzlepac does (the pipeline);
         False: ignore it as ``drizzle`` 3.0 does (:class:`drizzlekit.Drizzle`).
+    variance : bool
+        Also propagate the chips' ERR arrays as ``drizzle_chips(...,
+        variance=True)`` does (``final_err``).
+    clip_inputs : bool
+        Drizzle only the input pixels whose drops can reach ``box`` (a box much
+        smaller than the chips: the final-drizzle tiles); the others add nothing
+        to it, and every output pixel of the box gets the same contributions in
+        the same order.
 
     Returns
     -------
-    (sci, wht, ctx or None, wt_scl list, nmiss list)
+    (sci, wht, ctx or None, wt_scl list, nmiss list, var or None)
         The box's cut (copies).
     """
     from .resample import Drizzle, _fill_value
@@ -264,9 +295,17 @@ def drizzle_virtual(box, items, frame_shape, out_pscale: float, chip_boxes, *, n
         out_img[tile] = init
         for by0, by1, bx0, bx1 in chip_boxes:
             out_img[by0:by1, bx0:bx1] = init
+    out_var = None
+    if variance:  # NaN where drizzle_chips starts from NaN (wherever drops can land)
+        from .steps.variance import check_err, chip_variance
+
+        out_var = np.zeros(tuple(frame_shape), dtype=np.float32)
+        out_var[tile] = np.nan
+        for by0, by1, bx0, bx1 in chip_boxes:
+            out_var[by0:by1, bx0:bx1] = np.nan
     # exptime > 0: no scan of the (virtual) outputs for earlier weights
     driz = Drizzle(kernel=kernel, fillval=None, out_img=out_img, out_wht=out_wht,
-                   exptime=1.0, begin_ctx_id=0, max_ctx_id=max(nctx - 1, 0),
+                   out_img2=out_var, exptime=1.0, begin_ctx_id=0, max_ctx_id=max(nctx - 1, 0),
                    disable_ctx=not context, on_no_overlap="ignore",
                    lanczos_pixfrac=lanczos_pixfrac)
     scales, misses, n = [], [], 0
@@ -277,9 +316,18 @@ def drizzle_virtual(box, items, frame_shape, out_pscale: float, chip_boxes, *, n
         weight, wscale = chip_weight(chip, wht_type, wt_scl, s, wt_scl_name=wt_scl_name)
         if context:
             driz._ctx_id = k
-        nmiss, _ = driz.add_image(chip_data(chip), exptime=float(chip.exptime), pixmap=pm,
-                                  iscale=s * s, pixel_scale_ratio=s, weight_map=weight,
-                                  wht_scale=wscale, pixfrac=pixfrac, in_units=chip.in_units)
+        data2 = None
+        if variance:
+            check_err(chip, wht_type)
+            data2 = chip_variance(chip, weight)
+        rng = {} if not clip_inputs else _input_range(pm, box, drop_margin(kernel, pixfrac, s))
+        if rng is None:  # no drop reaches the box
+            nmiss = int(np.asarray(chip.data).size)
+        else:
+            nmiss, _ = driz.add_image(chip_data(chip), exptime=float(chip.exptime), pixmap=pm,
+                                      data2=data2, iscale=s * s, pixel_scale_ratio=s,
+                                      weight_map=weight, wht_scale=wscale, pixfrac=pixfrac,
+                                      in_units=chip.in_units, **rng)
         scales.append(wscale)
         misses.append(int(nmiss))
         if fv is not None:  # Drizzle's fill after every image, on the box only
@@ -302,4 +350,8 @@ def drizzle_virtual(box, items, frame_shape, out_pscale: float, chip_boxes, *, n
         if ctx.shape[0] < nplanes:
             ctx = np.concatenate([ctx, np.zeros((nplanes - ctx.shape[0],) + ctx.shape[1:],
                                                 np.int32)])
-    return sci, wht, ctx, scales, misses
+    var = None
+    if variance:
+        var = out_var[tile] if whole else np.array(out_var[tile])
+        var[wht == 0] = np.nan
+    return sci, wht, ctx, scales, misses, var

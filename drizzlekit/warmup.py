@@ -183,13 +183,15 @@ def _warm_pixmap() -> None:
     calc_pixmap(a, b, stepsize=10)
 
 
-def _warm_pipeline() -> None:
-    """A tiny in-memory AstroDrizzle run (static mask, sky, separate drizzle,
-    median, blot, driz_cr, final drizzle) and the step functions the tutorials
-    call directly."""
+def _tiny_run(**params) -> None:
+    """A quiet in-memory AstroDrizzle run on a tiny simulated dither; the product
+    goes to a temporary directory (never the current one: Binder's postBuild
+    runs in the repository)."""
     import contextlib
     import io
     import logging as _logging
+    import os
+    import tempfile
 
     from .datasets import simulate_dither
     from .pipeline import astrodrizzle
@@ -199,10 +201,27 @@ def _warm_pipeline() -> None:
     level = quiet.level
     quiet.setLevel(_logging.WARNING)
     try:
-        with contextlib.redirect_stdout(io.StringIO()):
-            astrodrizzle(sim.hdulists, progress=False, in_memory=True, runfile="")
+        with tempfile.TemporaryDirectory(prefix="drizzlekit-warmup-") as tmp, \
+                contextlib.redirect_stdout(io.StringIO()):
+            astrodrizzle(sim.hdulists, os.path.join(tmp, "warmup"), progress=False,
+                         in_memory=True, runfile="", **params)
     finally:
         quiet.setLevel(level)
+
+
+def _warm_pipeline() -> None:
+    """A tiny in-memory AstroDrizzle run (static mask, sky, separate drizzle,
+    median, blot, driz_cr, final drizzle) and the step functions the tutorials
+    call directly."""
+    _tiny_run()
+
+
+def _warm_final_err() -> None:
+    """The final drizzle with the ERR product (``final_err=True``): the default
+    square kernel's loop with variance planes, a separate compilation (tens of
+    seconds on first use). The CR steps are off, they are warmed above."""
+    _tiny_run(final_err=True, static=False, skysub=False, driz_separate=False, median=False,
+              blot=False, driz_cr=False)
 
 
 def _warm_stats() -> None:
@@ -236,6 +255,7 @@ WARMUP_STEPS: dict[str, Callable[[], None]] = {
     "stats": _warm_stats,          # clipped statistics (sky, median)
     "driz_cr": _warm_driz_cr,      # derivative image
     "pipeline": _warm_pipeline,    # a tiny in-memory AstroDrizzle run (all steps)
+    "final_err": _warm_final_err,  # the final drizzle's variance (ERR) loop, square kernel
     "find": _warm_align,           # TweakReg source finding
 }
 

@@ -208,7 +208,7 @@ def test_tweakreg_messages(tmp_path, capsys, monkeypatch):
     assert main(["tweakreg", files[0], "--no-updatehdr"]) == 2
     err = capsys.readouterr().err
     assert "only one image" in err and "minobj" not in err
-    assert err.count("only one image") == 1
+    assert err.count("only one image") == 1, err
     # without --updatehdr the user is told the headers were left alone
     assert main(["-q", "tweakreg", *files]) == 0
     assert "headers not updated" in capsys.readouterr().out

@@ -78,7 +78,7 @@ def test_in_memory_inputs_are_shipped_to_the_workers(tmp_path, client):
     np.testing.assert_array_equal(b.wht, a.wht)
 
 
-@pytest.mark.parametrize("kernel", ["square", "turbo", "lanczos3"])
+@pytest.mark.parametrize("kernel", ["square", "turbo", "lanczos3", "gaussian", "point"])
 def test_drizzle_to_dask_tiles_equal_the_full_frame(kernel):
     import dask
 
@@ -102,3 +102,167 @@ def test_drizzle_to_dask_tiles_equal_the_full_frame(kernel):
         np.testing.assert_array_equal(sci.compute(), full.out_img)
         np.testing.assert_array_equal(wht.compute(), full.out_wht)
         np.testing.assert_array_equal(ctx.compute(), full.out_ctx)
+
+
+# -- the per-chip steps on the workers, and a client that keeps no pixels ---------------------
+def test_static_mask_sky_and_driz_cr_run_on_the_workers(tmp_path, client):
+    """globalmin sky, driz_cr_corr, resetbits, ERR weights, final_err: all equal; the
+    per-chip tasks ran."""
+    n = 3
+    sim = simulate_dither(n_exposures=n, shape=(80, 80), n_chips=2, dithers=_offsets(n, 80),
+                          seed=11, outdir=tmp_path / "in", n_stars=15, n_galaxies=1,
+                          cr_rate=2e-4)
+    common = dict(runfile="", progress=False, in_memory=True, skymethod="globalmin",
+                  driz_cr_corr=True, resetbits=4096, final_wht_type="ERR", final_err=True)
+    a = pl.astrodrizzle(sim.filenames, output=str(tmp_path / "a"), **common)
+    with distributed.get_task_stream(client) as ts:
+        b = pl.astrodrizzle(sim.filenames, output=str(tmp_path / "b"), client=client, **common)
+    names = {t["key"].split("-")[0] for t in ts.data if isinstance(t["key"], str)}
+    for task in ("_static_batch", "_sky_batch", "_single_batch", "combine_band",
+                 "_blot_batch", "_cr_batch", "_tile_task"):
+        assert task in names, (task, sorted(names))
+    assert b.sky == a.sky
+    for sig in a.static_masks:
+        np.testing.assert_array_equal(b.static_masks[sig], a.static_masks[sig])
+    for key in a.cr_masks:
+        np.testing.assert_array_equal(b.cr_masks[key], a.cr_masks[key])
+        np.testing.assert_array_equal(b.cr_clean[key], a.cr_clean[key])
+    for name in ("sci", "wht", "ctx", "median", "err"):
+        np.testing.assert_array_equal(getattr(b, name), getattr(a, name), err_msg=name)
+    assert np.isfinite(b.err).any()
+    from drizzlekit.mosaic import options
+
+    assert not options(b).pending  # the CR tasks' futures are released after driz_cr
+
+
+def test_the_client_keeps_no_exposure_pixels(tmp_path, client, monkeypatch):
+    """Array-size accounting: with a small pixel cache the client process holds at most
+    two chips' pixels at any time, never every exposure's; the product is unchanged."""
+    from drizzlekit.io import lazy
+
+    n = 4
+    sim = simulate_dither(n_exposures=n, shape=(64, 64), dithers=_offsets(n, 64), seed=12,
+                          outdir=tmp_path / "in", n_stars=10, n_galaxies=1)
+    chip_bytes = 64 * 64 * (4 + 4 + 2)  # SCI float32, ERR float32, DQ int16
+    monkeypatch.setattr(lazy, "CLIENT_PIXEL_BYTES", 2 * chip_bytes)
+    peak = [0]
+    put = lazy._PixelCache.put
+
+    def counting_put(self, key, arrays):
+        put(self, key, arrays)
+        peak[0] = max(peak[0], self.nbytes)
+
+    monkeypatch.setattr(lazy._PixelCache, "put", counting_put)
+    lazy._CACHE.items.clear()
+    lazy._CACHE.nbytes = 0
+    common = dict(runfile="", progress=False, in_memory=True)
+    b = pl.astrodrizzle(sim.filenames, output=str(tmp_path / "b"), client=client, **common)
+    assert 0 < peak[0] <= 2 * chip_bytes < n * chip_bytes
+    assert lazy.pixels_held() <= 2 * chip_bytes
+    for _, _, chip in b.chips():
+        assert isinstance(chip, lazy.LazyChip)
+        assert not chip.__dict__.get("_own")  # nothing copied into the chip
+    # the lazily read pixels are those of the in-process run (resetbits applied)
+    a = pl.astrodrizzle(sim.filenames, output=str(tmp_path / "a"), **common)
+    for (_, _, ca), (_, _, cb) in zip(a.chips(), b.chips()):
+        for what in ("sci", "err", "dq"):
+            np.testing.assert_array_equal(getattr(cb, what), getattr(ca, what))
+    np.testing.assert_array_equal(b.sci, a.sci)
+
+
+def test_lazy_chips_read_what_read_exposure_reads(tmp_path):
+    from drizzlekit.io.fits_input import read_chip_arrays, read_exposure
+    from drizzlekit.io.lazy import LazyChip, lazy_pixels
+
+    sim = simulate_dither(n_exposures=1, shape=(40, 50), n_chips=2, seed=13, outdir=tmp_path)
+    path = sim.filenames[0]
+    exp = read_exposure(path)
+    for chip in exp.chips:
+        sci, err, dq = read_chip_arrays(path, chip.extver)
+        np.testing.assert_array_equal(sci, chip.sci)
+        np.testing.assert_array_equal(err, chip.err)
+        np.testing.assert_array_equal(dq, chip.dq)
+        assert sci.dtype == chip.sci.dtype and dq.dtype == chip.dq.dtype
+    res = pl.prepare([path], output=str(tmp_path / "x"), runfile="", resetbits=4096)
+    with lazy_pixels():
+        lz = pl.prepare([path], output=str(tmp_path / "y"), runfile="", resetbits=4096)
+    for (_, _, c), (_, _, l) in zip(res.chips(), lz.chips()):
+        assert isinstance(l, LazyChip) and l.shape == c.shape
+        np.testing.assert_array_equal(l.dq, c.dq)  # resetbits cleared once, on reading
+        np.testing.assert_array_equal(l.sci, c.sci)
+        with pytest.raises(ValueError):
+            l.sci[0, 0] = 1.0  # read-only: a change would be lost on the next read
+        l.sci = np.zeros(c.shape, np.float32)  # an assigned array is kept
+        assert not l.sci.any()
+    assert not isinstance(res.exposures[0].chips[0], LazyChip)  # only inside lazy_pixels
+    import copy
+
+    twin = copy.deepcopy(lz.exposures[0].chips[1])  # an independent copy holds its pixels
+    assert type(twin).__name__ == "Chip" and twin.sci.flags.writeable
+    np.testing.assert_array_equal(twin.dq, res.exposures[0].chips[1].dq)
+
+
+def test_cached_wcs_copies_map_like_the_original(tmp_path):
+    from drizzlekit.distributed.worker import cached_wcs
+
+    sim = simulate_dither(n_exposures=1, shape=(48, 48), seed=14, outdir=tmp_path,
+                          n_stars=3, n_galaxies=0)
+    res = pl.prepare(sim.filenames, output=str(tmp_path / "x"), runfile="")
+    chip = res.exposures[0].chips[0]
+    packed = pack_wcs(chip.wcs)
+    a, b = cached_wcs(packed), cached_wcs(packed)
+    assert a is not b  # every task its own copy
+    ref = calc_pixmap(chip.wcs, res.single_wcs, shape=chip.shape, stepsize=10)
+    np.testing.assert_array_equal(calc_pixmap(b, res.single_wcs, shape=chip.shape,
+                                              stepsize=10), ref)
+
+
+@pytest.mark.parametrize("failure", ["input vanished", "ctrl-c"])
+def test_a_failed_distributed_run_removes_its_scratch_directory(tmp_path, client, failure):
+    """A worker that cannot read an input raises the reader's error (naming the file);
+    Ctrl-C while CR tasks run: either way the temporary directory goes, nothing is written."""
+    import os
+
+    from drizzlekit.exceptions import InputFileError
+
+    n = 2
+    sim = simulate_dither(n_exposures=n, shape=(48, 48), dithers=_offsets(n, 48), seed=15,
+                          outdir=tmp_path / "in", n_stars=8, n_galaxies=1)
+    scr = tmp_path / "scratch"
+    scr.mkdir()
+    victim, step = (sim.filenames[0], "run_static_mask") if failure == "input vanished" \
+        else (None, "run_blot")
+    original = getattr(pl, step)
+
+    def patched(res):
+        if victim:
+            os.remove(victim)  # after the client read it: only the workers miss it
+            return original(res)
+        original(res)
+        assert os.listdir(res.scaling.scratch.path)  # intermediates on disk
+        raise KeyboardInterrupt
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(pl, step, patched)
+        with pytest.raises(InputFileError if victim else KeyboardInterrupt) as err:
+            pl.astrodrizzle(sim.filenames, output=str(tmp_path / "x"), client=client,
+                            runfile="", progress=False, in_memory=False,
+                            scratch_dir=str(scr))
+    if victim:
+        assert os.path.basename(victim) in str(err.value)
+    assert os.listdir(scr) == []
+    assert not (tmp_path / "x_drz.fits").exists()
+
+
+def test_cache_sizes_from_the_environment(monkeypatch):
+    from drizzlekit.distributed.worker import WorkerCache
+    from drizzlekit.io.lazy import _cache_bytes
+
+    monkeypatch.setenv("DRIZZLEKIT_CLIENT_PIXEL_CACHE_MB", "2")
+    monkeypatch.setenv("DRIZZLEKIT_WORKER_CACHE_MB", "0")
+    assert _cache_bytes() == 2 * 2 ** 20
+    assert WorkerCache().limit == 0  # 0 disables the worker cache
+    monkeypatch.setenv("DRIZZLEKIT_CLIENT_PIXEL_CACHE_MB", "lots")  # a typo: the default
+    monkeypatch.setenv("DRIZZLEKIT_WORKER_CACHE_MB", "-1")
+    assert _cache_bytes() == 256 * 2 ** 20
+    assert WorkerCache().limit == 1024 * 2 ** 20

@@ -13,7 +13,7 @@ from astropy.nddata import StdDevUncertainty
 from astropy.wcs import WCS
 
 import drizzlekit as dk
-from drizzlekit.exceptions import InputError, ParameterError
+from drizzlekit.exceptions import InputError
 from drizzlekit.steps.drizzle_steps import DrizzleInput, drizzle_chips
 
 from tests.helpers import shift_pixmap
@@ -201,16 +201,3 @@ def test_pipeline_err_in_counts_and_separate_files(inputs):
     with fits.open(err_file[0]) as h:
         assert h[0].header["BUNIT"] == res.bunit == "ELECTRONS"
         np.testing.assert_array_equal(h[0].data, res.err)
-
-
-def test_client_is_refused_with_final_err(inputs):
-    from drizzlekit.pipeline import _final_err_args
-
-    class _Res:
-        params = {"final_err": True}
-
-        class scaling:
-            client = object()
-
-    with pytest.raises(ParameterError, match="not supported with client"):
-        _final_err_args(_Res())

@@ -223,9 +223,98 @@ def test_temporary_directory_is_removed_on_failure_and_ctrl_c(tmp_path, error):
     assert not (tmp_path / "x_drz.fits").exists()
 
 
-def test_max_memory_is_checked(tmp_path):
+def test_max_memory_keyword_points_to_memory_limit(tmp_path):
     from drizzlekit.exceptions import ParameterError
 
     sim = _mosaic(2, size=32)
-    with pytest.raises(ParameterError, match="max_memory"):
-        pl.astrodrizzle(sim.hdulists, output=str(tmp_path / "x"), max_memory=-5, **COMMON)
+    with pytest.raises(ParameterError, match="max_memory .*replaced by .*memory_limit"):
+        pl.astrodrizzle(sim.hdulists, output=str(tmp_path / "x"), max_memory=2 ** 20,
+                        **COMMON)
+    with pytest.raises(ParameterError, match="memory_limit"):
+        pl.astrodrizzle(sim.hdulists, output=str(tmp_path / "x"), memory_limit=-5, **COMMON)
+
+
+def test_memory_limit_shares():
+    from drizzlekit import memory
+    from drizzlekit.tiles import MAX_MEMORY
+
+    gib = 2 ** 30
+    assert memory.median_buffer_bytes(None) == MAX_MEMORY
+    assert memory.pixmap_cache_bytes(None) == pl.PIXMAP_CACHE_BYTES
+    assert memory.frame_budget(None) is None
+    assert memory.median_buffer_bytes(1.0) == gib // 4
+    assert memory.pixmap_cache_bytes(1.0) == gib // 4
+    assert memory.pixmap_cache_bytes(64.0) == pl.PIXMAP_CACHE_BYTES  # capped
+    assert memory.frame_budget(2.0) == gib
+
+
+def _band_sizes(monkeypatch):
+    """Record (stacked images, rows with the halo, nx) of every median band computed:
+    the shape of the band's ``(k, rows, nx)`` working stacks."""
+    from drizzlekit import tiles
+
+    seen = []
+    real = tiles.combine_band
+
+    def spy(band, footprints, **kw):
+        lo, hi = max(0, band[0] - kw["g"]), min(kw["ny"], band[1] + kw["g"])
+        k = sum(fp.intersects(lo, hi) for fp in footprints)
+        seen.append((max(k, min(kw["n_total"], 3)), hi - lo, kw["nx"]))
+        return real(band, footprints, **kw)
+
+    monkeypatch.setattr(tiles, "combine_band", spy)
+    return seen
+
+
+def test_memory_limit_bounds_the_median_band_buffers(tmp_path, monkeypatch):
+    """One parameter: a quarter of ``memory_limit`` bounds every band's buffers
+    (array-size accounting), the pixel-map cache stays within its quarter, and
+    the median is the one of the default run."""
+    from drizzlekit.tiles import BYTES_PER_VALUE
+
+    sim = _mosaic(6, size=64)
+    ref = pl.astrodrizzle(sim.hdulists, output=str(tmp_path / "ref"), **COMMON)
+    ny, nx = ref.single_shape
+    limit_gib = 40 * 6 * nx * BYTES_PER_VALUE * 4 / 2 ** 30  # ~40-row bands for 6 images
+    seen = _band_sizes(monkeypatch)
+    res = pl.astrodrizzle(sim.hdulists, output=str(tmp_path / "lim"),
+                          memory_limit=limit_gib, **COMMON)
+    budget = int(limit_gib * 2 ** 30 / 4)
+    assert res.scaling.max_memory == budget
+    assert len(seen) > 1  # the frame was split into bands
+    for images, rows, width in seen:
+        assert images * rows * width * BYTES_PER_VALUE <= budget
+    np.testing.assert_array_equal(res.median, ref.median)
+    np.testing.assert_array_equal(res.sci, ref.sci)
+
+
+def test_memory_limit_caps_the_pixel_map_cache(tmp_path):
+    sim = _mosaic(4, size=64)
+    free = pl.prepare(sim.hdulists, output=str(tmp_path / "f"), **COMMON)
+    (ny, nx), (sy, sx) = free.output_shape, free.single_shape
+    limit = 2.05 * (ny * nx * 12 + sy * sx * 4) / 2 ** 30  # the frames just fit in half
+    res = pl.prepare(sim.hdulists, output=str(tmp_path / "m"), memory_limit=limit, **COMMON)
+    for r in (free, res):
+        pl.run_static_mask(r)
+        pl.run_sky(r)
+        pl.run_drizzle_separate(r)
+    cap = int(limit * 2 ** 30 / 4)
+    assert free._pixmap_bytes > cap  # without the limit the cache holds more
+    assert 0 < res._pixmap_bytes <= cap
+    np.testing.assert_array_equal(res.single_sci[res.names[2]], free.single_sci[free.names[2]])
+
+
+def test_memory_limit_refuses_frames_needing_more_than_half(tmp_path):
+    from drizzlekit.exceptions import ParameterError
+
+    sim = _mosaic(2, size=48)
+    res = pl.prepare(sim.hdulists, output=str(tmp_path / "a"), **COMMON)
+    ny, nx = res.output_shape
+    sy, sx = res.single_shape
+    need = ny * nx * (8 + 4) + sy * sx * 4  # sci + wht, one ctx plane, the median
+    too_small = 1.5 * need / 2 ** 30  # the frames fit in it, but not in its half
+    with pytest.raises(ParameterError, match=r"half of memory_limit=.* GiB.*final_"):
+        pl.prepare(sim.hdulists, output=str(tmp_path / "b"), memory_limit=too_small,
+                   **COMMON)
+    pl.prepare(sim.hdulists, output=str(tmp_path / "c"), memory_limit=2.5 * need / 2 ** 30,
+               **COMMON)

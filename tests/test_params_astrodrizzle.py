@@ -290,3 +290,26 @@ def test_toml_round_trip_none_over_non_none_default(tmp_path):
     SPEC.save(path, {"sky_bits": None, "final_bits": None})
     loaded = SPEC.load(path)
     assert loaded["sky_bits"] is None and loaded["final_bits"] is None
+
+
+def test_memory_limit_from_cfg_toml_and_command_line(tmp_path):
+    """The one memory parameter (GiB) reaches every front end from the spec."""
+    import argparse
+
+    p = SPEC["memory_limit"]
+    assert p.units == "GiB" and p.nullable and "quarter" in p.help
+    cfg = tmp_path / "mem.cfg"
+    cfg.write_text("[STATE OF INPUT FILES]\nin_memory = False\nmemory_limit = 2.5\n")
+    assert SPEC.read_drizzlepac_cfg(cfg)["memory_limit"] == 2.5
+    cfg.write_text("memory_limit = None\n")
+    assert SPEC.read_drizzlepac_cfg(cfg)["memory_limit"] is None
+    toml = tmp_path / "mem.toml"
+    SPEC.save(toml, {"memory_limit": 0.5})
+    assert SPEC.load(toml)["memory_limit"] == 0.5
+    parser = argparse.ArgumentParser()
+    SPEC.add_arguments(parser)
+    args = vars(parser.parse_args(["--memory-limit", "3"]))
+    assert SPEC.validate(args)["memory_limit"] == 3.0
+    with pytest.raises(ParameterError, match="memory_limit"):
+        SPEC.validate(memory_limit=0)
+    assert "max_memory" not in SPEC  # one parameter, not two

@@ -46,6 +46,24 @@ def test_warmup_runs_the_chosen_steps_and_reports(monkeypatch):
     assert "FAILED" in lines[-1]
 
 
+def test_final_err_step_compiles_the_variance_loop_and_writes_nothing_here(tmp_path,
+                                                                           monkeypatch):
+    from drizzlekit import astrodrizzle
+    from drizzlekit.datasets import simulate_dither
+    from drizzlekit.kernels import builtin as kb
+
+    monkeypatch.chdir(tmp_path)
+    assert not np.isnan(wu.warmup(["final_err"])["final_err"])
+    assert list(tmp_path.iterdir()) == []  # the tiny product went to a temporary directory
+    square = kb.BAND_FUNCTIONS[kb.SQUARE]
+    known = set(square.signatures)
+    sim = simulate_dither(n_exposures=2, shape=(40, 36), n_stars=5, n_galaxies=0, seed=8)
+    res = astrodrizzle(sim.hdulists, str(tmp_path / "e"), progress=False, in_memory=True,
+                       runfile="", final_err=True, median=False, blot=False, driz_cr=False)
+    assert res.err is not None
+    assert set(square.signatures) == known  # nothing new compiled for the ERR product
+
+
 def test_cli(capsys):
     assert main(["warmup", "--step", "stats"]) == 0
     out = capsys.readouterr().out

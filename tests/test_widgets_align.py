@@ -133,10 +133,12 @@ def test_residual_plots_hold_the_fit(panel):
     _, used_dy, _, _, *_ = panel.resid[("dy", "y")]
     np.testing.assert_array_equal(used_dy.x, s.y[lf.img_rows][m])
     np.testing.assert_array_equal(used_dy.y, lf.residuals_pixels[m, 1])
-    # vectors: from each source along its residual, scaled
-    vx = np.asarray(panel.vec_used.x)
+    # vectors: from each source along its residual, scaled; one NaN-separated polyline
+    vx = np.append(np.asarray(panel.vec_used.x, float), np.nan).reshape(-1, 3)
+    np.testing.assert_array_equal(vx[:, 0], s.x[lf.img_rows][m])
     np.testing.assert_allclose(vx[:, 1] - vx[:, 0],
                                panel.vector_scale * lf.residuals_pixels[m, 0], rtol=1e-12)
+    assert np.isnan(vx[:, 2]).all()
     # the residuals are those of the engine's fit, in pixels
     jinv = np.linalg.inv(s.jacobian)
     np.testing.assert_allclose(lf.residuals_pixels, lf.fit.residuals @ jinv.T)
@@ -304,3 +306,84 @@ def test_layout_wraps_controls_beside_or_below_the_image(panel):
     assert panel.plots.layout.flex_flow == "row wrap"
     for fig in panel.plots.children:
         assert fig.layout.max_width == "100%"
+
+
+def _sent(monkeypatch):
+    """Record (widget class, synced trait names) of every update sent to the front-end."""
+    log = []
+    orig = W.Widget._send
+
+    def send(self, msg, buffers=None):
+        if isinstance(msg, dict) and msg.get("method") == "update":
+            log.append((type(self).__name__, tuple(sorted(msg.get("state", {})))))
+        return orig(self, msg, buffers)
+
+    monkeypatch.setattr(W.Widget, "_send", send)
+    return log
+
+
+def test_fast_redraw_fixed_ranges_and_one_message_per_changed_mark(panel, monkeypatch):
+    """The plots keep their axis ranges across refits (no scale update, so the browser
+    redraws only the marks that changed), residual points are WebGL, vectors one path."""
+    from drizzlekit.widgets.align_plots import _scatter_gl, nice_ceil
+
+    gl = "ScatterGL" if _scatter_gl() is not None else "Scatter"  # bqplot 0.12 (jdaviz): SVG
+    lf = panel.fit(1)
+    fig, used, clip, zero, xs, ys = panel.resid[("dx", "x")]
+    assert type(used).__name__ == gl and type(clip).__name__ == gl
+    assert (xs.min, xs.max) == (-0.5, 255.5)
+    r = np.abs(lf.residuals_pixels).max()
+    assert ys.min == -ys.max and r <= ys.max == nice_ceil(1.1 * r) < 2 * r
+    assert panel.vec_used.x.ndim == 1                         # one NaN-separated polyline
+    log = _sent(monkeypatch)
+    panel.params.set("sigma", 1.5)                            # clips more pairs
+    lf2 = panel.fit(1)
+    assert lf2.nused != lf.nused
+    names = [c for c, _ in log]
+    assert "LinearScale" not in names                         # ranges unchanged
+    assert names.count(gl) == 8 or (gl == "Scatter" and names.count(gl) > 8)  # used +
+    # clipped, 4 plots (with SVG points the viewer's source markers are Scatter marks too)
+    assert names.count("Lines") <= 2                          # the two vector polylines
+    # unchanged fit: nothing but the status line (and the slider's own value)
+    log.clear()
+    panel.params.set("sigma", 1.5)
+    assert {c for c, _ in log} <= {"HTML", "FloatSlider", "FloatText", "BoundedFloatText"}
+
+
+def test_no_webgl_switches_residual_points_to_svg(panel):
+    used0 = panel.resid[("dy", "y")][1]
+    x0 = np.asarray(used0.x).copy()
+    panel.viewer.probe.text.value = "0"                        # the browser says: no WebGL
+    try:
+        for fig, used, clip, zero, *_ in panel.resid.values():
+            assert type(used) is type(clip) is __import__("bqplot").Scatter
+            assert fig.marks == [zero, used, clip] and fig in panel.plots.children
+        np.testing.assert_array_equal(panel.resid[("dy", "y")][1].x, x0)
+        panel.params.set("nclip", 0)                          # still redrawn
+        lf = panel.fit(1)
+        np.testing.assert_array_equal(panel.resid[("dx", "x")][1].y,
+                                      lf.residuals_pixels[:, 0])
+        assert not panel.viewer.use_gl
+    finally:
+        from drizzlekit.widgets.webgl import BROWSER_WEBGL  # the module the viewer reads
+        BROWSER_WEBGL["webgl"] = None
+
+
+def test_fast_redraw_off_keeps_the_older_plots(scene):
+    _sim, images, data, _ = scene
+    panel = AlignPanel(images, data=data, use_gl=True, fast_redraw=False)
+    lf = panel.fit(1)
+    m = lf.fitmask
+    fig, used, clip, zero, xs, ys = panel.resid[("dx", "x")]
+    assert type(used).__name__ == "Scatter" and xs.min is None and ys.max is None
+    np.testing.assert_array_equal(used.y, lf.residuals_pixels[m, 0])
+    vx = np.asarray(panel.vec_used.x)
+    assert vx.shape == (m.sum(), 2)
+
+
+def test_nice_ceil():
+    from drizzlekit.widgets.align_plots import nice_ceil
+
+    assert [nice_ceil(v) for v in (0.55, 0.5, 1.0, 1.01, 7.0, 0.031)] == \
+        [0.6, 0.5, 1.0, 1.2, 8.0, 0.04]
+    assert nice_ceil(0.0) == 1.0 and nice_ceil(float("nan")) == 1.0

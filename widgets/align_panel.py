@@ -15,6 +15,10 @@ the image's tangent plane (a few ms for 2 x 1000 sources) and redraws.
 :func:`drizzlekit.align.correct_wcs` and, when the panel was given files or
 HDU lists, records it non-destructively (the previous WCS is kept as an
 alternate WCS) with :mod:`drizzlekit.io.wcs_update`.
+
+The fits themselves live in :mod:`.align_fit` (plain numpy), the diagnostic
+figures and how they are redrawn cheaply in :mod:`.align_plots`; this module
+holds the panel: viewer overlays, controls, status, apply/revert.
 """
 
 from __future__ import annotations
@@ -24,20 +28,18 @@ import logging
 import math
 import os
 import time
-from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Callable, Sequence
 
-import bqplot
 import ipywidgets as W
 import numpy as np
 from astropy.wcs import WCS
 
-from drizzlekit.align import OffsetHistogram, TangentPlane, align_catalogs, correct_wcs
-from drizzlekit.align.tangent import (check_celestial_wcs, mean_direction, pixel_jacobian,
-                                      pixel_to_sky, sky_to_pixel)
+from drizzlekit.align import correct_wcs
 from drizzlekit.exceptions import AlignmentError, DrizzlekitError, InputError
 from drizzlekit.params import get_spec
 
+from .align_fit import ALIGN_PARAMS, ExposureSources, LiveFit, fit_exposure
+from .align_plots import COLORS, AlignPlots
 from .layout import PanelBox, flex_column, flex_row, gl_default
 from .layout import item as flex_item
 from .params_panel import ParamsPanel
@@ -46,251 +48,6 @@ from .viewer import ImageViewer
 __all__ = ["AlignPanel", "LiveFit", "ExposureSources", "fit_exposure", "ALIGN_PARAMS"]
 
 log = logging.getLogger(__name__)
-
-#: TweakReg parameters the panel exposes (matching, fitting, flux limits).
-ALIGN_PARAMS = ("searchrad", "searchunits", "use2dhist", "xoffset", "yoffset", "tolerance",
-                "separation", "minobj", "fitgeometry", "nclip", "sigma", "minflux", "maxflux",
-                "hist_min_significance", "use_triangles", "wcsname")
-
-_ENGINE = ("fitgeometry", "searchrad", "searchunits", "use2dhist", "xoffset", "yoffset",
-           "tolerance", "separation", "minobj", "nclip", "sigma", "hist_min_significance",
-           "use_triangles")
-
-COLORS = {"reference": "#ff9800", "matched": "#00e676", "clipped": "#ff1744",
-          "unmatched": "#40c4ff", "excluded": "#9e9e9e"}
-
-
-# ---------------------------------------------------------------------------- compute
-@dataclass
-class ExposureSources:
-    """The sources of one exposure, projected once for fast re-fits.
-
-    Attributes
-    ----------
-    name : str
-    wcs : list of WCS
-        Current WCS of each chip.
-    x, y : ndarray
-        Pixel positions (0-based) of all sources, chips stacked.
-    chip : ndarray of int
-        Chip of each source.
-    flux : ndarray or None
-        Flux of each source (catalog ``flux`` column).
-    shapes : list of (ny, nx)
-        Chip shapes (from ``wcs.pixel_shape`` or the catalog extent).
-    plane : TangentPlane
-        Plane tangent at the exposure centre.
-    xy : ndarray (N, 2)
-        Source positions in ``plane``, arcsec.
-    ra, dec : ndarray
-        Source sky positions through the current WCS, degrees.
-    jacobian : ndarray (2, 2)
-        ``d(plane)/d(pixel)`` at the first chip's centre, arcsec/pixel.
-    pixel_scale : float
-        arcsec/pixel.
-    """
-
-    name: str
-    wcs: list
-    x: np.ndarray
-    y: np.ndarray
-    chip: np.ndarray
-    flux: np.ndarray | None
-    shapes: list
-    plane: TangentPlane = None
-    xy: np.ndarray = None
-    ra: np.ndarray = None
-    dec: np.ndarray = None
-    jacobian: np.ndarray = None
-    pixel_scale: float = math.nan
-
-    @classmethod
-    def from_pairs(cls, pairs, name: str) -> "ExposureSources":
-        xs, ys, cs, fs, wcss, shapes = [], [], [], [], [], []
-        has_flux = True
-        for c, (cat, w) in enumerate(pairs):
-            check_celestial_wcs(w, f"{name} chip {c} wcs")
-            cols = getattr(cat, "colnames", None) or list(getattr(cat, "keys", lambda: [])())
-            if "x" not in cols or "y" not in cols:
-                raise InputError(f"{name} chip {c}: the catalog needs 'x' and 'y' columns "
-                                 f"(has {list(cols)})")
-            x = np.asarray(cat["x"], float).ravel()
-            y = np.asarray(cat["y"], float).ravel()
-            if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
-                raise InputError(f"{name} chip {c}: non-finite x/y positions in the catalog")
-            xs.append(x)
-            ys.append(y)
-            cs.append(np.full(x.size, c))
-            if "flux" in cols:
-                fs.append(np.asarray(cat["flux"], float).ravel())
-            else:
-                has_flux = False
-            wcss.append(w)
-            if w.pixel_shape is not None:
-                shapes.append((int(w.pixel_shape[1]), int(w.pixel_shape[0])))
-            else:
-                shapes.append((int(np.ceil(y.max() + 1)) if y.size else 1,
-                               int(np.ceil(x.max() + 1)) if x.size else 1))
-        out = cls(name=name, wcs=wcss, x=np.concatenate(xs), y=np.concatenate(ys),
-                  chip=np.concatenate(cs), flux=np.concatenate(fs) if has_flux else None,
-                  shapes=shapes)
-        out.project()
-        return out
-
-    def project(self) -> None:
-        """(Re)compute sky and plane positions through the current WCS."""
-        ra = np.empty(self.x.size)
-        dec = np.empty(self.x.size)
-        centres = []
-        for c, w in enumerate(self.wcs):
-            sel = self.chip == c
-            ra[sel], dec[sel] = pixel_to_sky(w, self.x[sel], self.y[sel])
-            ny, nx = self.shapes[c]
-            centres.append(pixel_to_sky(w, np.array([(nx - 1) / 2]), np.array([(ny - 1) / 2])))
-        self.ra, self.dec = ra, dec
-        self.plane = TangentPlane(*mean_direction(np.concatenate([c[0] for c in centres]),
-                                                  np.concatenate([c[1] for c in centres])))
-        self.xy = self.plane.xy_from_sky(ra, dec)
-        ny, nx = self.shapes[0]
-        self.jacobian = pixel_jacobian(self.wcs[0], self.plane, (nx - 1) / 2, (ny - 1) / 2)
-        self.pixel_scale = math.sqrt(abs(np.linalg.det(self.jacobian)))
-
-    def reference_pixels(self, ra, dec, margin: float = 0.0) -> list[tuple]:
-        """Per chip: ``(rows, x, y)`` of the reference sources within the chip + margin."""
-        out = []
-        u = self.plane.xy_from_sky(ra, dec)
-        for c, w in enumerate(self.wcs):
-            ny, nx = self.shapes[c]
-            # cheap pre-selection on the plane, then the exact inverse WCS
-            size = math.hypot(nx, ny) * self.pixel_scale * 1.5 + margin * self.pixel_scale
-            cx, cy = self.plane.xy_from_sky(*pixel_to_sky(w, np.array([(nx - 1) / 2]),
-                                                          np.array([(ny - 1) / 2])))[0]
-            near = np.flatnonzero(np.hypot(u[:, 0] - cx, u[:, 1] - cy) < size)
-            x, y = sky_to_pixel(w, np.asarray(ra)[near], np.asarray(dec)[near])
-            ok = (np.isfinite(x) & np.isfinite(y) & (x >= -0.5 - margin) & (y >= -0.5 - margin)
-                  & (x <= nx - 0.5 + margin) & (y <= ny - 0.5 + margin))
-            out.append((near[ok], x[ok], y[ok]))
-        return out
-
-
-@dataclass
-class LiveFit:
-    """One live fit of an exposure to the reference.
-
-    Attributes
-    ----------
-    status : str
-        ``'SUCCESS'`` or ``'FAILED: <reason>'`` (from the engine).
-    method : str
-        How the starting offset was found.
-    selected : ndarray of int
-        Source rows passing the flux limits.
-    ref_rows : ndarray of int
-        Reference rows near the exposure (the candidates).
-    img_rows, matched_ref : ndarray of int
-        Matched pairs: source row and reference row.
-    fitmask : ndarray of bool
-        True for pairs used by the final fit (False: clipped).
-    residuals_pixels : ndarray (nmatch, 2)
-        Reference minus corrected position along the first chip's axes, pixels.
-    histogram : OffsetHistogram or None
-        Offsets histogram (arcsec).
-    fit : LinearFit or None
-    shift_pixels : ndarray (2,)
-    rms_pixels : float
-    elapsed_ms : float
-        Time of the engine call.
-    """
-
-    status: str
-    method: str
-    selected: np.ndarray
-    ref_rows: np.ndarray
-    img_rows: np.ndarray
-    matched_ref: np.ndarray
-    fitmask: np.ndarray
-    residuals_pixels: np.ndarray
-    histogram: OffsetHistogram | None
-    fit: Any
-    shift_pixels: np.ndarray = field(default_factory=lambda: np.zeros(2))
-    rms_pixels: float = math.nan
-    elapsed_ms: float = 0.0
-
-    @property
-    def succeeded(self) -> bool:
-        return self.status == "SUCCESS"
-
-    @property
-    def nmatch(self) -> int:
-        return int(self.img_rows.size)
-
-    @property
-    def nused(self) -> int:
-        return int(np.count_nonzero(self.fitmask))
-
-
-def _flux_selection(src: ExposureSources, minflux, maxflux) -> np.ndarray:
-    keep = np.ones(src.x.size, bool)
-    if src.flux is not None:
-        if minflux is not None:
-            keep &= src.flux >= minflux
-        if maxflux is not None:
-            keep &= src.flux <= maxflux
-    return np.flatnonzero(keep)
-
-
-def fit_exposure(src: ExposureSources, ref_ra, ref_dec, params: dict) -> LiveFit:
-    """Match and fit one exposure's sources to reference positions.
-
-    Parameters
-    ----------
-    src : ExposureSources
-    ref_ra, ref_dec : ndarray
-        Reference positions, degrees.
-    params : dict
-        TweakReg parameters (:data:`ALIGN_PARAMS`; missing ones take their
-        defaults).
-
-    Returns
-    -------
-    LiveFit
-    """
-    spec = get_spec("tweakreg")
-    p = {**spec.defaults(), **params}
-    sel = _flux_selection(src, p["minflux"], p["maxflux"])
-    srad_pix = p["searchrad"] / (src.pixel_scale if p["searchunits"] == "arcseconds" else 1.0)
-    margin = srad_pix + 2.0 * p["tolerance"] + 2.0
-    ref_rows = np.unique(np.concatenate(
-        [rows for rows, _, _ in src.reference_pixels(ref_ra, ref_dec, margin)] or [[]])
-    ).astype(np.int64)
-    empty = np.empty(0, np.int64)
-    if sel.size == 0 or ref_rows.size == 0:
-        why = "no sources pass the flux limits" if sel.size == 0 else \
-            "no reference sources overlap the exposure"
-        return LiveFit(f"FAILED: {why}", "none", sel, ref_rows, empty, empty,
-                       np.empty(0, bool), np.empty((0, 2)), None, None)
-    ref_xy = src.plane.xy_from_sky(np.asarray(ref_ra)[ref_rows], np.asarray(ref_dec)[ref_rows])
-    t0 = time.perf_counter()
-    try:
-        sol = align_catalogs(src.xy[sel], ref_xy, pixel_scale=src.pixel_scale,
-                             jacobian=src.jacobian, **{k: p[k] for k in _ENGINE})
-    except AlignmentError as exc:  # e.g. too few sources for the geometry
-        return LiveFit(f"FAILED: {exc}", "none", sel, ref_rows, empty, empty,
-                       np.empty(0, bool), np.empty((0, 2)), None, None,
-                       elapsed_ms=1e3 * (time.perf_counter() - t0))
-    dt = 1e3 * (time.perf_counter() - t0)
-    jinv = np.linalg.inv(src.jacobian)
-    if sol.fit is not None and sol.img_idx.size:
-        res_pix = sol.fit.residuals @ jinv.T
-        fitmask = np.asarray(sol.fit.fitmask, bool)
-        shift = jinv @ sol.fit.shift
-        rms = sol.fit.rmse / src.pixel_scale
-    else:
-        res_pix, fitmask, shift, rms = np.empty((0, 2)), np.zeros(sol.img_idx.size, bool), \
-            np.zeros(2), math.nan
-    return LiveFit(sol.status, sol.method, sel, ref_rows, sel[sol.img_idx],
-                   ref_rows[sol.ref_idx], fitmask, res_pix, sol.histogram, sol.fit,
-                   shift_pixels=shift, rms_pixels=rms, elapsed_ms=dt)
 
 
 # ---------------------------------------------------------------------------- panel
@@ -329,11 +86,22 @@ class AlignPanel:
         Image viewer size, CSS pixels.
     use_gl : bool, optional
         WebGL or the PNG fallback.
+    fast_redraw : bool
+        Redraw the diagnostic plots with fixed axis ranges, WebGL residual
+        points (see ``plots_gl``) and only the marks that changed
+        (:mod:`.align_plots`); False: the older, slower SVG redraw (kept for
+        ``benchmarks/bench_ui_latency.py --compare``).
+    plots_gl : bool, optional
+        Residual points drawn with WebGL (None: when the viewer uses WebGL;
+        switched to SVG if the browser reports no WebGL).
 
     Attributes
     ----------
     params : ParamsPanel
     viewer : ImageViewer
+    diagnostics : AlignPlots
+        The histogram, vector and residual figures (:mod:`.align_plots`);
+        ``hist_fig``, ``hist_mark``, ``vec_used``, ``resid`` ... are its marks.
     fits : dict
         Exposure index -> :class:`LiveFit` (computed lazily, cleared on
         parameter changes).
@@ -346,7 +114,8 @@ class AlignPanel:
                  names: Sequence[str] | None = None, reference: int = 0,
                  params: dict | None = None, targets: Sequence | None = None,
                  on_apply: Callable | None = None, size: int = 460,
-                 use_gl: bool | None = None):
+                 use_gl: bool | None = None, fast_redraw: bool = True,
+                 plots_gl: bool | None = None):
         if _is_pair(images):
             images = [images]
         images = list(images)
@@ -395,7 +164,7 @@ class AlignPanel:
         self.params.on_change(self._params_changed)
         self._size = int(size)
         self._build_viewer(data, size, gl_default(use_gl))
-        self._build_plots()
+        self._build_plots(fast_redraw, plots_gl)
         self._build_layout()
         self.refresh()
 
@@ -444,59 +213,29 @@ class AlignPanel:
         self.viewer.frame = first
         self.viewer.observe(lambda _ch: self.refresh(), "frame")
 
-    def _small_figure(self, title: str, xlabel: str, ylabel: str, css: str, size=250):
-        xs, ys = bqplot.LinearScale(), bqplot.LinearScale()
-        axes = [bqplot.Axis(scale=xs, label=xlabel, num_ticks=4),
-                bqplot.Axis(scale=ys, label=ylabel, side="left", num_ticks=4)]
-        fig = bqplot.Figure(axes=axes, marks=[], title=title, padding_y=0.05,
-                            fig_margin={"top": 30, "bottom": 40, "left": 55, "right": 10},
-                            layout=W.Layout(width=f"{size}px", height=f"{size}px",
-                                            max_width="100%", flex=f"0 1 {size}px",
-                                            min_width="180px"))
-        fig.add_class("dk-fig")
-        fig.add_class(css)
-        return fig, xs, ys
+    def _build_plots(self, fast: bool, plots_gl: bool | None) -> None:
+        gl = self.viewer.use_gl if plots_gl is None else bool(plots_gl)
+        self.diagnostics = AlignPlots(size=255, fast=fast, gl=fast and gl)
+        self.viewer.probe.on_answer(self._webgl_answer)
+        d = self.diagnostics
+        self.hist_fig, self.hist_mark, self.hist_peak = d.hist_fig, d.hist_mark, d.hist_peak
+        self.hist_cs = d.hist_cs
+        self.vec_fig, self.vec_used, self.vec_clip = d.vec_fig, d.vec_used, d.vec_clip
+        self.resid = d.resid
 
-    def _build_plots(self) -> None:
-        # 2-D offset histogram
-        self.hist_fig, hx, hy = self._small_figure("Offsets (log N)",
-                                                   "Δξ image − ref [arcsec]", "Δη [arcsec]",
-                                                   "dk-fig-align-hist", size=255)
-        self.hist_cs = bqplot.ColorScale(scheme="viridis")
-        self.hist_counts = np.zeros((2, 2))
-        self.hist_mark = bqplot.HeatMap(x=np.arange(2.0), y=np.arange(2.0),
-                                        color=np.zeros((2, 2)), visible=False,
-                                        scales={"x": hx, "y": hy, "color": self.hist_cs})
-        self.hist_peak = bqplot.Scatter(x=[], y=[], scales={"x": hx, "y": hy}, marker="cross",
-                                        colors=["#ff1744"], default_size=80)
-        self.hist_fig.marks = [self.hist_mark, self.hist_peak]
-        # vector plot
-        self.vec_fig, vx, vy = self._small_figure("Residual vectors", "x [pixel]", "y [pixel]",
-                                                  "dk-fig-align-vectors", size=255)
-        self.vec_used = bqplot.Lines(x=np.zeros((1, 2)), y=np.zeros((1, 2)),
-                                     scales={"x": vx, "y": vy}, colors=[COLORS["matched"]],
-                                     stroke_width=1.5)
-        self.vec_clip = bqplot.Lines(x=np.zeros((1, 2)), y=np.zeros((1, 2)),
-                                     scales={"x": vx, "y": vy}, colors=[COLORS["clipped"]],
-                                     stroke_width=1.5)
-        self.vec_fig.marks = [self.vec_used, self.vec_clip]
-        # dx, dy against x, y
-        self.resid = {}
-        for comp in ("dx", "dy"):
-            for axis in ("x", "y"):
-                fig, xs, ys = self._small_figure(f"{comp} vs {axis}", f"{axis} [pixel]",
-                                                 f"{comp} [pixel]",
-                                                 f"dk-fig-align-{comp}-{axis}", size=255)
-                used = bqplot.Scatter(x=[], y=[], scales={"x": xs, "y": ys},
-                                      colors=[COLORS["matched"]], default_size=12,
-                                      stroke="#1b5e20", stroke_width=0.5)
-                clip = bqplot.Scatter(x=[], y=[], scales={"x": xs, "y": ys},
-                                      colors=[COLORS["clipped"]], default_size=16,
-                                      marker="cross")
-                zero = bqplot.Lines(x=[0.0, 1.0], y=[0.0, 0.0], scales={"x": xs, "y": ys},
-                                    colors=["#757575"], line_style="dashed")
-                fig.marks = [zero, used, clip]
-                self.resid[(comp, axis)] = (fig, used, clip, zero, xs, ys)
+    def _webgl_answer(self, ok: bool) -> None:
+        if not ok:
+            self.diagnostics.use_svg()
+
+    @property
+    def hist_counts(self) -> np.ndarray:
+        """Histogram counts shown (see :class:`.align_plots.AlignPlots`)."""
+        return self.diagnostics.hist_counts
+
+    @property
+    def vector_scale(self) -> float:
+        """Factor on the residuals drawn as vectors."""
+        return self.diagnostics.vector_scale
 
     def _build_layout(self) -> None:
         self.status = W.HTML(value="")
@@ -526,9 +265,7 @@ class AlignPanel:
                                     layout=W.Layout(flex_flow="row wrap")),
                              self.message, self.params.widget], basis="340px",
                             min_width="280px", css="dk-align-side")
-        self.plots = flex_row([self.hist_fig, self.vec_fig, self.resid[("dx", "x")][0],
-                               self.resid[("dx", "y")][0], self.resid[("dy", "x")][0],
-                               self.resid[("dy", "y")][0]], gap="4px", css="dk-align-plots")
+        self.plots = self.diagnostics.widget
         self.widget = PanelBox([flex_row([left, right], css="dk-align-top"), self.status,
                                 self.plots], label="AlignPanel",
                                layout=W.Layout(width="100%", max_width="100%"))
@@ -586,8 +323,7 @@ class AlignPanel:
         lf = self.fit(k)
         t1 = time.perf_counter()
         self._draw_overlays(k, c, lf)
-        self._draw_histogram(lf)
-        self._draw_residuals(k, lf)
+        self.diagnostics.draw(self.sources[k], lf)
         t2 = time.perf_counter()
         self.last_timing = {"fit_ms": 1e3 * (t1 - t0), "draw_ms": 1e3 * (t2 - t1)}
         self._draw_status(k, lf)
@@ -630,70 +366,6 @@ class AlignPanel:
             x, y = pos[name]
             self.viewer.add_markers(name, x, y, color=COLORS[name], **style[name])
         self.counts = {name: int(np.size(pos[name][0])) for name in pos}
-
-    def _draw_histogram(self, lf) -> None:
-        h = None if lf is None else lf.histogram
-        if h is None or h.counts.size == 0:
-            # nothing to show (reference exposure, failed fit): hide the mark rather than
-            # draw a constant map (one flat colour) or keep the previous exposure's
-            self.hist_mark.visible = False
-            self.hist_peak.x, self.hist_peak.y = [], []
-            self.hist_counts = np.zeros((2, 2))
-            self.hist_fig.title = ("Offsets: reference exposure (no fit)" if lf is None
-                                   else "Offsets: no histogram")
-            return
-        self.hist_fig.title = "Offsets (log N)"
-        counts = h.counts.astype(float)
-        xc, yc = h.centers
-        f = max(1, int(math.ceil(max(counts.shape) / 120)))  # keep the HeatMap small
-        if f > 1:
-            ny, nx = (counts.shape[0] // f) * f, (counts.shape[1] // f) * f
-            counts = counts[:ny, :nx].reshape(ny // f, f, nx // f, f).sum(axis=(1, 3))
-            xc = xc[:nx].reshape(-1, f).mean(axis=1)
-            yc = yc[:ny].reshape(-1, f).mean(axis=1)
-        with self.hist_mark.hold_sync():  # log scale: the peak is one bin among many
-            self.hist_mark.x, self.hist_mark.y = xc, yc
-            self.hist_mark.color = np.log10(1.0 + counts)
-            self.hist_mark.visible = True
-        self.hist_counts = counts
-        ok = np.all(np.isfinite(h.peak))
-        self.hist_peak.x = [float(h.peak[0])] if ok else []
-        self.hist_peak.y = [float(h.peak[1])] if ok else []
-
-    def _draw_residuals(self, k, lf) -> None:
-        s = self.sources[k]
-        if lf is None or lf.nmatch == 0:
-            x = y = np.empty(0)
-            r = np.empty((0, 2))
-            m = np.empty(0, bool)
-        else:
-            x, y = s.x[lf.img_rows], s.y[lf.img_rows]
-            r, m = lf.residuals_pixels, lf.fitmask
-        # vectors, scaled so that the longest used arrow is ~8% of the chip
-        ny, nx = s.shapes[0]
-        rmax = float(np.max(np.hypot(*r[m].T))) if m.any() else 0.0
-        self.vector_scale = (0.08 * max(nx, ny) / rmax) if rmax > 0 else 1.0
-        for mark, sel in ((self.vec_used, m), (self.vec_clip, ~m)):
-            with mark.hold_sync():
-                if sel.any():
-                    mark.x = np.column_stack([x[sel], x[sel] + self.vector_scale * r[sel, 0]])
-                    mark.y = np.column_stack([y[sel], y[sel] + self.vector_scale * r[sel, 1]])
-                    mark.visible = True
-                else:  # no NaN paths (console errors) and no stale arrows: hide it
-                    mark.visible = False
-        self.vec_fig.title = ("Residuals: reference exposure (no fit)" if lf is None else
-                              f"Residual vectors (×{self.vector_scale:.3g})")
-        for (comp, axis), (fig, used, clip, zero, xs, ys) in self.resid.items():
-            v = r[:, 0] if comp == "dx" else r[:, 1]
-            a = x if axis == "x" else y
-            for mark, sel in ((used, m), (clip, ~m)):
-                if not (np.array_equal(mark.x, a[sel]) and np.array_equal(mark.y, v[sel])):
-                    with mark.hold_sync():
-                        mark.x, mark.y = a[sel], v[sel]
-                if mark.visible != bool(sel.any()):
-                    mark.visible = bool(sel.any())
-            extent = nx if axis == "x" else ny
-            zero.x = [0.0, float(extent - 1)]
 
     def _draw_status(self, k, lf) -> None:
         name = html.escape(self.names[k])

@@ -81,6 +81,12 @@ _STYLE = (
 )
 
 
+#: bqplot 0.13's figures draw their own toolbar (hidden here); bqplot 0.12 (jdaviz's pin)
+#: has no such trait and would warn about the unknown argument.
+_NO_TOOLBAR = ({"display_toolbar": False}
+               if "display_toolbar" in bqplot.Figure.class_trait_names() else {})
+
+
 def webgl_default() -> bool:
     """True unless the environment variable ``DRIZZLEKIT_WEBGL`` is ``0``/``false``/``no``."""
     return os.environ.get("DRIZZLEKIT_WEBGL", "1").strip().lower() not in ("0", "false", "no")
@@ -265,7 +271,7 @@ class ImageViewer(ControlsMixin, OverlaysMixin, AstroWidgetsAPI, traitlets.HasTr
                 bqplot.Axis(scale=self.y_scale, label="y [pixel]", side="left", num_ticks=5)]
         self.figure = bqplot.Figure(
             marks=[self.image_mark] + list(self.marker_marks.values()),
-            axes=axes, title="", interaction=self.mouse, display_toolbar=False,
+            axes=axes, title="", interaction=self.mouse, **_NO_TOOLBAR,
             min_aspect_ratio=1.0, max_aspect_ratio=1.0, padding_x=0.0, padding_y=0.0,
             fig_margin=dict(_MARGIN),
             # the height is a fallback: the style sheet makes it follow the width

@@ -50,6 +50,7 @@ from astropy.table import Table
 
 from ..exceptions import DrizzlekitError, InputError, InputFileError, ParameterError, \
     TooFewSourcesError
+from ..io.logfile import run_log
 from ..params import get_spec
 from .catalogs import (Exclusion, apply_exclusion, load_exclusion, lookup_image, read_catfile,
                        read_exclusions_file, read_reference_catalog, read_xy_catalog,
@@ -168,32 +169,6 @@ def _verbose(on: bool) -> Iterator[None]:
         yield
     finally:
         root.setLevel(old)
-
-
-@contextmanager
-def _runfile(path) -> Iterator[str | None]:
-    if _blank(path):
-        yield None
-        return
-    try:
-        handler = logging.FileHandler(os.fspath(path), mode="w", encoding="utf-8")
-    except OSError as exc:
-        log.warning("runfile: cannot open %s (%s); the run is not logged to a file", path, exc)
-        yield None
-        return
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.setLevel(logging.DEBUG)
-    root = logging.getLogger("drizzlekit")
-    old_level = root.level
-    root.addHandler(handler)
-    if root.getEffectiveLevel() > logging.INFO:
-        root.setLevel(logging.INFO)
-    try:
-        yield os.fspath(path)
-    finally:
-        root.removeHandler(handler)
-        root.setLevel(old_level)
-        handler.close()
 
 
 def _check_wcsnames(filenames: list[str], wcsname: str) -> None:
@@ -376,8 +351,16 @@ def tweakreg(input, **params: Any) -> TweakRegResult:
     params.pop("input", None)
     p, _ = _split_params(params)
     p["input"] = input
-    with _verbose(bool(p["verbose"])), _runfile(p["runfile"]) as runfile:
-        res = _run(input, p)
+    with _verbose(bool(p["verbose"])), run_log(p["runfile"], file_level=logging.DEBUG) as runfile:
+        try:
+            res = _run(input, p)
+        except DrizzlekitError as exc:
+            # for the log file; the caller (e.g. the CLI) reports the exception itself
+            log.error("tweakreg failed: %s", exc, extra={"drizzlekit_reraised": True})
+            raise
+        except Exception:
+            log.exception("tweakreg failed")
+            raise
         if runfile:
             res.written.setdefault("runfile", []).append(runfile)
     return res

@@ -55,7 +55,7 @@ from astropy.wcs import WCS, FITSFixedWarning
 from ..exceptions import InputError, InputFileError
 from .instruments import fixed_gain_rdnoise, unit_factors
 
-__all__ = ["Chip", "Exposure", "read_exposure", "parse_group"]
+__all__ = ["Chip", "Exposure", "read_exposure", "read_chip_arrays", "parse_group"]
 
 log = logging.getLogger(__name__)
 
@@ -526,6 +526,101 @@ def read_exposure(
             hdul.close()
 
 
+def _sci_hdus(hdul, filename: str) -> tuple[dict, bool]:
+    """``{extver: SCI hdu}`` of a file, and whether it is a single-image file."""
+    sci_hdus = {}
+    for hdu in hdul[1:]:
+        if isinstance(hdu, (fits.ImageHDU, fits.CompImageHDU)) and \
+                str(hdu.header.get("EXTNAME", "")).strip().upper() == "SCI":
+            ev = _extver(hdu)
+            if ev in sci_hdus:
+                raise InputFileError(f"{filename}: more than one SCI extension with EXTVER={ev}")
+            sci_hdus[ev] = hdu
+    if sci_hdus:
+        return sci_hdus, False
+    if hdul[0].header.get("NAXIS", 0) == 2 and hdul[0].data is not None:
+        return {1: hdul[0]}, True
+    raise InputFileError(f"{filename}: no SCI extension (and no 2-D image in the primary HDU)")
+
+
+def _chip_arrays(hdul, hdu, ev: int, single: bool, filename: str, what: str):
+    """``(sci float32, err float32 or None, dq int or None)`` of one chip, checked."""
+    def find(extname):
+        if single:
+            return None
+        for h in hdul[1:]:
+            name = str(h.header.get("EXTNAME", "")).strip().upper()
+            if name == extname and _extver(h) == ev:
+                return h
+        return None
+
+    sci = _hdu_array(hdu, filename, what)
+    if sci is None or sci.ndim != 2 or sci.size == 0:
+        nd = ("no data" if sci is None else f"{sci.ndim}-D data" if sci.ndim != 2
+              else f"an empty array of shape {sci.shape}")
+        raise InputFileError(f"{filename}: {what} must hold a 2-D image, found {nd}")
+    sci = sci.astype(np.float32, copy=False)
+    err = dq = None
+    err_hdu = find("ERR")
+    if err_hdu is not None:
+        err = _hdu_array(err_hdu, filename, f"ERR,{ev}")
+        if err is not None:
+            if err.shape != sci.shape:
+                raise InputFileError(
+                    f"{filename}: ERR,{ev} shape {err.shape} differs from SCI,{ev} "
+                    f"shape {sci.shape}"
+                )
+            err = err.astype(np.float32, copy=False)
+    dq_hdu = find("DQ")
+    if dq_hdu is not None:
+        dq = _hdu_array(dq_hdu, filename, f"DQ,{ev}")
+        if dq is not None:
+            if dq.shape != sci.shape:
+                raise InputFileError(
+                    f"{filename}: DQ,{ev} shape {dq.shape} differs from SCI,{ev} "
+                    f"shape {sci.shape}"
+                )
+            if dq.dtype.kind not in "iu":
+                if dq.dtype.kind == "f" and np.all(np.isfinite(dq)) and \
+                        np.all(dq == np.round(dq)):
+                    dq = dq.astype(np.int32)
+                else:
+                    raise InputFileError(f"{filename}: DQ,{ev} is not an integer array")
+    return sci, err, dq
+
+
+def read_chip_arrays(path: PathLike, extver: int):
+    """The pixels of one chip, exactly as :func:`read_exposure` reads them.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file (any format :func:`read_exposure` reads).
+    extver : int
+        ``EXTVER`` of the SCI extension.
+
+    Returns
+    -------
+    (sci, err, dq)
+        float32 SCI, float32 ERR or None, integer DQ or None; no headers or
+        WCS are built (what Dask workers and lazily read chips use,
+        :mod:`drizzlekit.io.lazy`).
+    """
+    filename = os.fspath(path)
+    raw = _open_hst(filename)
+    try:
+        from .wfpc2 import as_mef
+
+        hdul = as_mef(raw, filename)
+        sci_hdus, single = _sci_hdus(hdul, filename)
+        if int(extver) not in sci_hdus:
+            raise InputFileError(f"{filename}: no SCI,{extver} extension")
+        what = "the primary HDU" if single else f"SCI,{extver}"
+        return _chip_arrays(hdul, sci_hdus[int(extver)], int(extver), single, filename, what)
+    finally:
+        raw.close()
+
+
 def _read(hdul, filename, group, gain, rdnoise, exptime, gnkeyword, rnkeyword, expkeyword,
           strict=False):
     try:
@@ -539,75 +634,17 @@ def _read(hdul, filename, group, gain, rdnoise, exptime, gnkeyword, rnkeyword, e
     else:
         detector = str(primary.get("DETECTOR", "") or "").strip().upper()
 
-    sci_hdus = {}
-    for hdu in hdul[1:]:
-        if isinstance(hdu, (fits.ImageHDU, fits.CompImageHDU)) and \
-                str(hdu.header.get("EXTNAME", "")).strip().upper() == "SCI":
-            ev = _extver(hdu)
-            if ev in sci_hdus:
-                raise InputFileError(f"{filename}: more than one SCI extension with EXTVER={ev}")
-            sci_hdus[ev] = hdu
-
-    single = False
-    if not sci_hdus:
-        if hdul[0].header.get("NAXIS", 0) == 2 and hdul[0].data is not None:
-            single = True
-            sci_hdus = {1: hdul[0]}
-        else:
-            raise InputFileError(
-                f"{filename}: no SCI extension (and no 2-D image in the primary HDU)"
-            )
-
+    sci_hdus, single = _sci_hdus(hdul, filename)
     selected = parse_group(group, list(sci_hdus), filename)
     n_sci = len(sci_hdus)
-
-    def find(extname, ev):
-        if single:
-            return None
-        for hdu in hdul[1:]:
-            if str(hdu.header.get("EXTNAME", "")).strip().upper() == extname and _extver(hdu) == ev:
-                return hdu
-        return None
 
     chips = []
     exp_exptime = None
     for ev in selected:
         hdu = sci_hdus[ev]
         what = "the primary HDU" if single else f"SCI,{ev}"
-        sci = _hdu_array(hdu, filename, what)
-        if sci is None or sci.ndim != 2 or sci.size == 0:
-            nd = ("no data" if sci is None else f"{sci.ndim}-D data" if sci.ndim != 2
-                  else f"an empty array of shape {sci.shape}")
-            raise InputFileError(f"{filename}: {what} must hold a 2-D image, found {nd}")
-        sci = sci.astype(np.float32, copy=False)
-
+        sci, err, dq = _chip_arrays(hdul, hdu, ev, single, filename, what)
         header = hdu.header.copy()
-        err = dq = None
-        err_hdu = find("ERR", ev)
-        if err_hdu is not None:
-            err = _hdu_array(err_hdu, filename, f"ERR,{ev}")
-            if err is not None:
-                if err.shape != sci.shape:
-                    raise InputFileError(
-                        f"{filename}: ERR,{ev} shape {err.shape} differs from SCI,{ev} "
-                        f"shape {sci.shape}"
-                    )
-                err = err.astype(np.float32, copy=False)
-        dq_hdu = find("DQ", ev)
-        if dq_hdu is not None:
-            dq = _hdu_array(dq_hdu, filename, f"DQ,{ev}")
-            if dq is not None:
-                if dq.shape != sci.shape:
-                    raise InputFileError(
-                        f"{filename}: DQ,{ev} shape {dq.shape} differs from SCI,{ev} "
-                        f"shape {sci.shape}"
-                    )
-                if dq.dtype.kind not in "iu":
-                    if dq.dtype.kind == "f" and np.all(np.isfinite(dq)) and \
-                            np.all(dq == np.round(dq)):
-                        dq = dq.astype(np.int32)
-                    else:
-                        raise InputFileError(f"{filename}: DQ,{ev} is not an integer array")
 
         headers = (primary,) if single else (primary, header)
         c_exptime = _instr_param(exptime, expkeyword, ("EXPTIME",), (), headers,

@@ -7,14 +7,22 @@ every record and raise from ``close()`` after all the computation.
 it once, as one ERROR line on the other handlers (the terminal); the run goes
 on, and the products, which are checked and written separately, say for
 themselves whether they could be written.
+
+:func:`run_log` is the one way a task (``astrodrizzle``, ``tweakreg``) logs
+itself to its ``runfile``: the log is written beside the target and moved into
+place only when the run succeeds, so a failed run never overwrites the log of
+an earlier product.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import sys
+from contextlib import contextmanager
+from typing import Iterator
 
-__all__ = ["RunLogHandler"]
+__all__ = ["RunLogHandler", "run_log", "failed_log_name"]
 
 log = logging.getLogger(__name__)
 
@@ -62,3 +70,114 @@ class RunLogHandler(logging.FileHandler):
             pass
         log.error("cannot write the log file %s (%s); the log stops here, the run goes on",
                   self.baseFilename, exc.strerror or exc)
+
+
+def _blank(path) -> bool:
+    return path is None or (isinstance(path, str)
+                            and path.strip().lower() in ("", "none", "indef"))
+
+
+def failed_log_name(path: str) -> str:
+    """Where the log of a failed run goes: ``<stem>_failed<ext>`` beside ``path``."""
+    stem, ext = os.path.splitext(path)
+    return f"{stem}_failed{ext or '.log'}"
+
+
+@contextmanager
+def run_log(path, *, file_level: int = logging.INFO) -> Iterator[str | None]:
+    """Log a run (records of the ``drizzlekit`` logger) to the file ``path``.
+
+    Parameters
+    ----------
+    path : str, path-like or None
+        The run file; None, ``""``, ``"none"`` or ``"INDEF"`` log nothing.
+    file_level : int
+        Lowest level written to the file. The package logger is lowered to INFO
+        for the run when it is set higher, so INFO records reach the file while
+        the user's own handlers keep seeing only what they saw before.
+
+    Yields
+    ------
+    str or None
+        The log's final name, or None when nothing is logged.
+
+    Notes
+    -----
+    A regular (or new) file is written to ``<path>.partial`` and moved to
+    ``path`` when the run succeeds; a failed run's log goes to
+    :func:`failed_log_name`, leaving ``path`` as it was. ``/dev/null``, a FIFO
+    or a terminal is written as it is. A log file that cannot be opened, or
+    fills the disk, is one warning or error line, never the end of the run.
+    """
+    if _blank(path):
+        yield None
+        return
+    path = os.fspath(path)
+    logger = logging.getLogger("drizzlekit")
+    settle = not os.path.exists(path) or os.path.isfile(path)
+    partial = path + ".partial" if settle else path
+    try:
+        handler = RunLogHandler(partial)
+    except OSError as exc:
+        log.warning("cannot open the log file %s (%s); not logging to a file", path, exc)
+        yield None
+        return
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: "
+                                           "%(message)s"))
+    handler.setLevel(file_level)
+    old_level, old_propagate = logger.level, logger.propagate
+    effective = logger.getEffectiveLevel()
+    forward = None
+    if effective > logging.INFO:
+        logger.setLevel(logging.INFO)
+        if old_propagate:  # the user's handlers above keep their old threshold
+            forward = _Forward(logger.parent, effective)
+            logger.addHandler(forward)
+            logger.propagate = False
+    logger.addHandler(handler)
+    ok = False
+    try:
+        yield path
+        ok = True
+    finally:
+        logger.removeHandler(handler)
+        if forward is not None:
+            logger.removeHandler(forward)
+        logger.setLevel(old_level)
+        logger.propagate = old_propagate
+        handler.close()
+        if settle:
+            _settle(partial, path, ok)
+
+
+def _settle(partial: str, path: str, ok: bool) -> None:
+    """Move the finished log into place (success) or beside it (failure)."""
+    final = path if ok else failed_log_name(path)
+    try:
+        os.replace(partial, final)
+    except OSError as exc:
+        log.warning("cannot move the log file to %s (%s); it is in %s", final, exc, partial)
+        return
+    if not ok:
+        log.warning("the log of this failed run is %s (%s is unchanged)", final, path)
+
+
+class _Forward(logging.Handler):
+    """Pass records at or above ``level`` on to the handlers above ``parent``,
+    as propagation would (used while the package logger is lowered to INFO)."""
+
+    def __init__(self, parent: logging.Logger | None, level: int):
+        super().__init__(level)
+        self._parent = parent
+
+    def emit(self, record: logging.LogRecord) -> None:
+        node, found = self._parent, False
+        while node is not None:
+            for h in node.handlers:
+                found = True
+                if record.levelno >= h.level:
+                    h.handle(record)
+            node = node.parent if node.propagate else None
+        if not found and logging.lastResort is not None and \
+                record.levelno >= logging.lastResort.level:
+            logging.lastResort.handle(record)

@@ -3,7 +3,7 @@
 * :func:`check_output_files`: a product name is not an existing directory, fits
   the file system's name length (with the temporary name of the atomic write),
   and its folder exists and is writable.
-* :func:`check_output_size`: the output frames fit in memory (the
+* :func:`check_output_size`: the output frames fit in memory (half of the
   ``memory_limit`` parameter, GiB, or the memory available now) and the products
   fit on the disk -- ``final_scale=1e-9`` or inputs a degree apart are refused
   before anything is allocated, with an error naming the parameters.
@@ -144,8 +144,9 @@ def check_frame_memory(nbytes: int, what: str, memory_limit: float | None,
     what : str
         Description of the frames (shapes), for the message.
     memory_limit : float or None
-        The ``memory_limit`` parameter, GiB; None or 0 = the memory available
-        now (:func:`available_memory`).
+        The ``memory_limit`` parameter, GiB: the frames may take half of it
+        (the other half is for the working buffers, :mod:`drizzlekit.memory`);
+        None or 0 = the memory available now (:func:`available_memory`).
     parameters : str
         The parameters that set the frame size, for the message.
 
@@ -154,8 +155,12 @@ def check_frame_memory(nbytes: int, what: str, memory_limit: float | None,
     drizzlekit.exceptions.ParameterError
         Naming the frame-size parameters and ``memory_limit``.
     """
+    from ..memory import frame_budget
+
     if memory_limit:
-        limit, source = float(memory_limit) * 2 ** 30, f"memory_limit={memory_limit:g} GiB"
+        limit = frame_budget(memory_limit)
+        source = (f"half of memory_limit={memory_limit:g} GiB (the other half is for the "
+                  "median and pixel-map buffers)")
     else:
         limit = available_memory()
         if limit is None:
@@ -216,9 +221,9 @@ def check_output_size(res) -> None:
 
     The memory needed is a lower bound: the final SCI and WHT (float32) and
     CTX (int32 per 32 chips) and, with CR rejection, the median image. It is
-    compared with ``memory_limit`` (GiB) or, when that is unset, with the memory
-    available now. The disk check compares the products' uncompressed size with
-    the free space of the output folder.
+    compared with half of ``memory_limit`` (GiB; :mod:`drizzlekit.memory`) or,
+    when that is unset, with the memory available now. The disk check compares
+    the products' uncompressed size with the free space of the output folder.
 
     Raises
     ------
@@ -251,7 +256,7 @@ def check_output_size(res) -> None:
     check_frame_memory(need, " and ".join(parts), p.get("memory_limit"),
                        _frame_parameters(p, prefix))
     if p.get("driz_cr") and len(res.exposures) > 1:
-        chip_px = sum(c.sci.size for _, _, c in res.chips())
+        chip_px = sum(int(c.shape[0]) * int(c.shape[1]) for _, _, c in res.chips())
         if not p.get("in_memory"):
             prod_bytes += chip_px  # uint8 CR masks
         if p.get("driz_cr_corr"):

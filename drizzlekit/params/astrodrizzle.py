@@ -73,10 +73,14 @@ _GLOBAL = [
     _p("global", "resetbits", "4096", "bits", "DQ bits cleared before processing"),
     _p("global", "num_cores", None, "int", "Parallel workers (None = automatic)",
        nullable=True, vmin=1),
-    _p("global", "in_memory", False, "bool", "Keep intermediate products in memory"),
+    _p("global", "in_memory", False, "bool", "Keep intermediate products in memory (off: "
+       "single drizzles and median in memory-mapped files of a temporary directory removed "
+       "when the run ends, CR masks written as files)"),
     _p("global", "memory_limit", None, "float",
-       "Largest memory the output frames may need before the run is refused (checked "
-       "before any work; None = the memory available now)", units="GiB", nullable=True,
+       "Memory the run may use: output frames needing more than half of it are refused "
+       "before any work, the median's row bands get a quarter, the pixel-map cache up to a "
+       "quarter (None = auto: frames checked against the memory available now, buffers "
+       "256 + 512 MiB)", units="GiB", nullable=True,
        vmin=0.0, min_exclusive=True),
     _p("global", "rules_file", "", "path", "Header-blending rules file"),
     _p("global", "mdriztab", False, "bool", "Take defaults from the MDRIZTAB reference table"),

@@ -46,7 +46,8 @@ from numba import njit
 
 from ..exceptions import ParameterError, ShapeError
 
-__all__ = ["qderiv", "driz_cr", "cr_clean", "NOISE_MODELS", "DRIZZLEPAC_SNR", "CORRECTED_SNR"]
+__all__ = ["qderiv", "driz_cr", "cr_clean", "flag_chip", "NOISE_MODELS", "DRIZZLEPAC_SNR",
+           "CORRECTED_SNR"]
 
 #: The noise models :func:`driz_cr` offers (module notes).
 NOISE_MODELS = ("drizzlepac", "corrected")
@@ -360,3 +361,46 @@ def cr_clean(sci: np.ndarray, blot: np.ndarray, crmask: np.ndarray,
             raise ShapeError(f"{name} has shape {np.shape(arr)}, sci has {sci.shape}")
     good = ~crmask if dq_good is None else (~crmask & np.asarray(dq_good, dtype=bool))
     return np.where(good, sci, blot)
+
+
+def flag_chip(sci: np.ndarray, dq: np.ndarray | None, blot: np.ndarray, *, name: str,
+              cf: float, sep_bits, corr: bool, crbit, **kw) -> tuple:
+    """Step 7 for one chip, as the pipeline runs it (in process or on a Dask worker).
+
+    Parameters
+    ----------
+    sci, blot : 2-D arrays
+        The chip and the median blotted onto it, native units.
+    dq : 2-D int array or None
+        The chip's DQ flags (``resetbits`` cleared).
+    name : str
+        ``file[SCI,n]``, for the warnings.
+    cf : float
+        Native units -> electrons (``conversion_factor``).
+    sep_bits, crbit
+        ``driz_sep_bits`` (good pixels for the CR-fraction warning) and
+        ``crbit`` (good pixels of the cleaned image).
+    corr : bool
+        Make the cleaned image (``driz_cr_corr``).
+    **kw
+        :func:`driz_cr` keywords (``background`` in electrons).
+
+    Returns
+    -------
+    (mask, clean or None)
+        Bool CR mask (``True`` = cosmic ray) and the cleaned chip (float32,
+        native units).
+    """
+    from ..io.bits import dq_to_mask
+    from .cr_checks import warn_cr_fraction
+
+    sci = sci.astype(np.float64) * cf
+    blot = blot.astype(np.float64) * cf
+    mask = driz_cr(sci, blot, **kw)
+    warn_cr_fraction(name, mask, good=None if dq is None or sep_bits is None
+                     else dq_to_mask(dq, sep_bits, "driz_sep_bits"))
+    clean = None
+    if corr:
+        good = dq_to_mask(dq, crbit, "crbit") if dq is not None else None
+        clean = (cr_clean(sci, blot, mask, good) / cf).astype(np.float32)
+    return mask, clean

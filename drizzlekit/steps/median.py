@@ -43,7 +43,8 @@ except ImportError:  # pragma: no cover - numpy fallback
     _bn = None
     _HAVE_BOTTLENECK = False
 
-__all__ = ["combine_median", "weight_masks", "COMBINE_TYPES"]
+__all__ = ["combine_median", "weight_masks", "COMBINE_TYPES", "check_options",
+           "per_image_values", "threshold_bad", "numcombine", "minmed_rows"]
 
 COMBINE_TYPES = ("minmed", "iminmed", "median", "mean", "imedian", "imean", "sum")
 _ROWS_PER_CHUNK = 256  # bounds the (N, rows, nx) sort buffer
@@ -64,7 +65,9 @@ def _stack(images: Sequence[np.ndarray], name: str) -> np.ndarray:
     return arr
 
 
-def _per_image(values, n: int, name: str, positive: bool = False) -> np.ndarray:
+def per_image_values(values, n: int, name: str, positive: bool = False) -> np.ndarray:
+    """``values`` as a float64 array of one value per image (checked: length ``n``,
+    finite, ``> 0`` when ``positive``); ``name`` is the keyword named in errors."""
     if values is None:
         raise InputError(f"{name} is required for minmed (one value per image)")
     arr = np.asarray(values, dtype=np.float64).ravel()
@@ -97,7 +100,9 @@ def weight_masks(weights: Sequence[np.ndarray], maskpt: float) -> np.ndarray:
     return bad
 
 
-def _threshold_bad(data: np.ndarray, lthresh, hthresh) -> np.ndarray:
+def threshold_bad(data: np.ndarray, lthresh, hthresh) -> np.ndarray:
+    """Bad mask of a stack: not finite, below ``lthresh`` or above ``hthresh``
+    (data units; None = no limit)."""
     bad = ~np.isfinite(data)
     with np.errstate(invalid="ignore"):
         if lthresh is not None:
@@ -193,7 +198,10 @@ def _fill_bad(data, bad, compat: bool):
     return bad
 
 
-def _numcombine(kind, data, bad, nlow, nhigh, compat):
+def numcombine(kind: str, data: np.ndarray, bad: np.ndarray, nlow: int, nhigh: int,
+               compat: bool) -> np.ndarray:
+    """``'median'``/``'mean'``/``'imedian'``/``'imean'`` of a ``(n, ny, nx)`` stack,
+    ignoring ``bad`` and the ``nlow``/``nhigh`` extremes (float64 ``(ny, nx)``)."""
     out = np.empty(data.shape[1:], dtype=np.float64)
     for r0 in range(0, data.shape[1], _ROWS_PER_CHUNK):
         sl = slice(r0, r0 + _ROWS_PER_CHUNK)
@@ -214,10 +222,10 @@ def _minmed_median(data, bad, kind, use_masks, compat):
     n = data.shape[0]
     fill = kind == "iminmed"
     if n == 2:
-        return _numcombine("imean" if fill else "mean", data, bad, 0, 0, compat)
+        return numcombine("imean" if fill else "mean", data, bad, 0, 0, compat)
     if not use_masks and n == 1:
         return data[0].astype(np.float64)
-    med = _numcombine("imedian" if fill else "median", data, bad, 0, 1, compat)
+    med = numcombine("imedian" if fill else "median", data, bad, 0, 1, compat)
     if use_masks:  # exactly one good value: that value (undoes nhigh=1)
         one_good = bad.sum(axis=0) == n - 1
         first = np.argmin(bad, axis=0)[None]
@@ -245,8 +253,10 @@ def _noise_terms(weights, bad, exptimes, readnoise, backgrounds):
     return wsum, bg, rn2
 
 
-def _minmed(data, weights, bad, use_masks, kind, nsigma, grow, exptimes, readnoise,
-            backgrounds, compat):
+def minmed_rows(data, weights, bad, use_masks, kind, nsigma, grow, exptimes, readnoise,
+                backgrounds, compat) -> np.ndarray:
+    """The ``minmed``/``iminmed`` rule on rows of a stack (float64 ``(rows, nx)``);
+    arguments as :func:`combine_median`, per-image values as arrays."""
     allbad = bad.all(axis=0)
     med = _minmed_median(data, bad, kind, use_masks, compat)
     mn = _min_good(data, bad)
@@ -263,7 +273,8 @@ def _minmed(data, weights, bad, use_masks, kind, nsigma, grow, exptimes, readnoi
 
 
 # -- public ------------------------------------------------------------------------
-def _check_options(combine_type, nlow, nhigh, grow, nsigma, n, ny):
+def check_options(combine_type, nlow, nhigh, grow, nsigma, n, ny) -> None:
+    """Raise ParameterError/InputError for options :func:`combine_median` rejects."""
     if combine_type not in COMBINE_TYPES:
         raise ParameterError(f"combine_type must be one of {', '.join(COMBINE_TYPES)}; "
                              f"got {combine_type!r}")
@@ -345,7 +356,7 @@ def combine_median(images: Sequence[np.ndarray], weights: Sequence[np.ndarray] |
     n, ny, _ = data.shape
     nsigma = tuple(np.atleast_1d(np.asarray(nsigma, dtype=float)).tolist())
     nsigma = nsigma * 2 if len(nsigma) == 1 else nsigma
-    _check_options(combine_type, nlow, nhigh, grow, nsigma, n, ny)
+    check_options(combine_type, nlow, nhigh, grow, nsigma, n, ny)
     out_dtype = np.result_type(data.dtype, np.float32)
     if combine_type == "sum":
         return data.sum(axis=0, dtype=np.float64).astype(out_dtype)
@@ -353,9 +364,9 @@ def combine_median(images: Sequence[np.ndarray], weights: Sequence[np.ndarray] |
     bad = weight_masks(w, maskpt) if newmasks else np.zeros(data.shape, dtype=bool)
     bad |= ~np.isfinite(data)
     if combine_type.endswith("minmed"):
-        per_image = (_per_image(exptimes, n, "exptimes", positive=True),
-                     _per_image(readnoise, n, "readnoise"),
-                     _per_image(backgrounds, n, "backgrounds"))
+        per_image = (per_image_values(exptimes, n, "exptimes", positive=True),
+                     per_image_values(readnoise, n, "readnoise"),
+                     per_image_values(backgrounds, n, "backgrounds"))
         res = np.empty((ny, data.shape[2]), dtype=np.float64)
         g = int(grow)
         # rows in chunks with a halo of `grow` rows (the only non-local step is
@@ -366,10 +377,10 @@ def combine_median(images: Sequence[np.ndarray], weights: Sequence[np.ndarray] |
             chunk = data[:, lo:hi]
             if chunk.dtype.kind not in "biu":
                 chunk = np.where(np.isfinite(chunk), chunk, 0)
-            part = _minmed(chunk, w[:, lo:hi], bad[:, lo:hi], bool(newmasks), combine_type,
-                           nsigma, g, *per_image, compat)
+            part = minmed_rows(chunk, w[:, lo:hi], bad[:, lo:hi], bool(newmasks),
+                               combine_type, nsigma, g, *per_image, compat)
             res[r0:r1] = part[r0 - lo:r0 - lo + (r1 - r0)]
     else:
-        bad |= _threshold_bad(data, lthresh, hthresh)
-        res = _numcombine(combine_type, data, bad, int(nlow), int(nhigh), compat)
+        bad |= threshold_bad(data, lthresh, hthresh)
+        res = numcombine(combine_type, data, bad, int(nlow), int(nhigh), compat)
     return res.astype(out_dtype)

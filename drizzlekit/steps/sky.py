@@ -40,7 +40,7 @@ from astropy.wcs import WCS
 from ..exceptions import InputError, NoOverlapError, ParameterError, ShapeError
 from ..stats import image_stats
 
-__all__ = ["SkyInput", "compute_sky", "SKY_METHODS", "SKY_STATS"]
+__all__ = ["SkyInput", "compute_sky", "sky_statistic", "SKY_METHODS", "SKY_STATS"]
 
 log = logging.getLogger(__name__)
 
@@ -145,11 +145,14 @@ def _good_values(c: SkyInput, region: np.ndarray | None = None) -> np.ndarray:
 
 
 # -- min methods -------------------------------------------------------------
-def _chip_brightness(chips, conv, opt) -> np.ndarray:
-    """b_k per chip (NaN where no pixel survives)."""
+def _chip_brightness(chips, conv, opt, stats=None) -> np.ndarray:
+    """b_k per chip (NaN where no pixel survives); ``stats``: the statistics, if known."""
     out = np.full(len(chips), np.nan)
     for k, c in enumerate(chips):
-        res = _sky_stat(_good_values(c), opt)
+        if stats is None:
+            res = _sky_stat(_good_values(c), opt)
+        else:
+            res = None if stats[k] is None else (float(stats[k]), 0)
         if res is None:
             log.warning("sky: chip %d (exposure %r) has no valid pixels", k, c.exposure)
         else:
@@ -308,7 +311,7 @@ def compute_sky(inputs: Sequence[SkyInput], *, skymethod: str = "localmin",
                 upper: float | None = None, nclip: int = 5, lsigma: float = 4.0,
                 usigma: float = 4.0, binwidth: float = 0.1, match_down: bool = True,
                 overlap_step: int = 4, fallback: bool = True,
-                compat: bool = False) -> np.ndarray:
+                compat: bool = False, statistics=None) -> np.ndarray:
     """Sky value of every chip, in that chip's data units (spec §5).
 
     Parameters
@@ -335,6 +338,10 @@ def compute_sky(inputs: Sequence[SkyInput], *, skymethod: str = "localmin",
         does; if false the error propagates.
     compat : bool
         Reference mode placement in the statistic (spec Q10).
+    statistics : sequence of float or None, optional
+        ``localmin``/``globalmin``: every chip's :func:`sky_statistic`, computed
+        elsewhere (Dask workers); the chips' ``data`` may then be empty 2-D
+        placeholders.
 
     Returns
     -------
@@ -365,7 +372,28 @@ def compute_sky(inputs: Sequence[SkyInput], *, skymethod: str = "localmin",
                 raise
             log.warning("sky %s failed (%s); falling back", skymethod, exc)
             skymethod = "localmin" if skymethod == "match" else "globalmin"
-    bright = _chip_brightness(chips, conv, opt)
+    if statistics is not None and len(statistics) != len(chips):
+        raise ShapeError(f"statistics: {len(statistics)} values for {len(chips)} chips")
+    bright = _chip_brightness(chips, conv, opt, statistics)
     if skymethod == "localmin":
         return _localmin(chips, conv, bright)
     return _globalmin(conv, bright)
+
+
+def sky_statistic(chip: SkyInput, *, skystat: str = "median", lower: float | None = None,
+                  upper: float | None = None, nclip: int = 5, lsigma: float = 4.0,
+                  usigma: float = 4.0, binwidth: float = 0.1,
+                  compat: bool = False) -> float | None:
+    """The clipped statistic of one chip's usable pixels, data units (the per-chip part of
+    ``localmin``/``globalmin``; keywords as :func:`compute_sky`).
+
+    Returns
+    -------
+    float or None
+        None when no pixel survives the mask and the clipping.
+    """
+    _check_method("localmin", skystat, 1)
+    _validate_chip(0, chip, False)
+    opt = _StatOptions(skystat, lower, upper, int(nclip), lsigma, usigma, binwidth, compat)
+    res = _sky_stat(_good_values(chip), opt)
+    return None if res is None else res[0]

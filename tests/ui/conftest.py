@@ -54,7 +54,6 @@ anywhere; CI installs all three. ``DK_UI_SHOTS=<dir>`` keeps screenshots.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import socket
@@ -71,7 +70,9 @@ NOTEBOOKS = Path(__file__).parent / "notebooks"
 # the notebooks here are served to the browser by voila; the project-wide
 # --nbval-lax option must not execute them a second time
 collect_ignore_glob = ["notebooks/*.ipynb"]
-CHROMIUM = os.environ.get("DRIZZLEKIT_CHROMIUM", "/usr/bin/chromium")
+if str(NOTEBOOKS.parent) not in sys.path:  # uihelpers (shared with benchmarks/)
+    sys.path.insert(0, str(NOTEBOOKS.parent))
+from uihelpers import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
 try:  # the browser tests need pytest-playwright; without it they are not collected
     import playwright  # noqa: F401
@@ -120,9 +121,7 @@ if HAVE_PLAYWRIGHT:
         return {
             **browser_type_launch_args,
             "executable_path": CHROMIUM,
-            "args": ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                     "--disable-background-networking", "--disable-component-update",
-                     "--disable-sync"],
+            "args": list(CHROMIUM_ARGS),
         }
 
     @pytest.fixture(scope="session")
@@ -207,73 +206,31 @@ def hermetic_page(page):
     page.dk_errors = errors
     page.dk_blocked = blocked
     page.set_default_timeout(30_000)
+    # voila runs every cell before it answers: on a busy machine that takes a while
+    page.set_default_navigation_timeout(180_000)
     return page
 
 
 # ----------------------------------------------------------------------------- JupyterLab
 def _jupyter_exe() -> str | None:
-    cand = Path(sys.executable).with_name("jupyter-lab")
-    if cand.exists():
-        return str(cand)
-    return shutil.which("jupyter-lab")
+    from uihelpers import jupyter_lab_exe
 
-
-_LAB_SETTINGS = {
-    # no news/update toasts (they would cover the outputs), every cell in the DOM
-    "@jupyterlab/apputils-extension/notification.jupyterlab-settings":
-        {"fetchNews": "false", "checkForUpdates": False},
-    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
-}
+    return jupyter_lab_exe()
 
 
 @pytest.fixture(scope="session")
 def lab_server(tmp_path_factory):
     """JupyterLab on 127.0.0.1 (no token, temporary root dir); see the module docstring."""
-    from uihelpers import LabServer
+    from uihelpers import start_lab_server
 
-    exe = _jupyter_exe()
-    if exe is None:
+    if _jupyter_exe() is None:
         pytest.skip("jupyterlab is not installed")
-    base = tmp_path_factory.mktemp("lab")
-    root, settings, work = base / "root", base / "settings", base / "workspaces"
-    for d in (root, settings, work):
-        d.mkdir()
-    for rel, value in _LAB_SETTINGS.items():
-        f = settings / rel
-        f.parent.mkdir(parents=True, exist_ok=True)
-        f.write_text(json.dumps(value))
-    port = _free_port()
-    log_path = base / "lab.log"
-    env = {**os.environ, "NUMBA_NUM_THREADS": os.environ.get("NUMBA_NUM_THREADS", "1"),
-           "PYTHONWARNINGS": "ignore::DeprecationWarning",
-           "JUPYTER_RUNTIME_DIR": str(base / "runtime")}
-    env.pop("DRIZZLEKIT_WEBGL", None)
-    with open(log_path, "w") as logf:
-        proc = subprocess.Popen(
-            [exe, "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
-             "--ServerApp.port_retries=0", "--IdentityProvider.token=",
-             "--ServerApp.password=", "--ServerApp.allow_root=True",
-             f"--ServerApp.root_dir={root}", "--LabApp.expose_app_in_browser=True",
-             "--LabApp.news_url=None", f"--LabApp.user_settings_dir={settings}",
-             f"--LabApp.workspaces_dir={work}", "--ServerApp.disable_check_xsrf=True"],
-            stdout=logf, stderr=subprocess.STDOUT, env=env, cwd=str(root))
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            with urllib.request.urlopen(url + "/api/status", timeout=2):
-                break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.terminate()
-                pytest.fail(f"jupyter lab did not start; log:\n{log_path.read_text()[-3000:]}")
-            time.sleep(0.25)
-    yield LabServer(url=url, root=root, log=log_path, notebooks=NOTEBOOKS)
-    proc.terminate()
     try:
-        proc.wait(15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+        server = start_lab_server(tmp_path_factory.mktemp("lab"), NOTEBOOKS)
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+    yield server
+    server.stop()
 
 
 if HAVE_PLAYWRIGHT:

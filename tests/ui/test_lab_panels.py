@@ -2,8 +2,11 @@
 output (1000x800): every figure fully visible, no sideways scrolling, non-blank images,
 no console errors, the controls beside the image when there is room.
 
-Slider -> redrawn-figure round trips are printed (``pytest -s``), never asserted; the
-targets are <= 0.5 s for the drizzle preview and the residual plots.
+Slider -> redrawn-figure round trips are printed (``pytest -s``), never asserted; they are
+measured properly (in the page, medians of several moves) by
+``benchmarks/bench_ui_latency.py``; the targets are <= 0.5 s for the drizzle preview and the
+residual plots. Waits are for conditions (``_eventually``, ``wait_for_plot``) with generous
+timeouts, so a busy machine makes the tests slower, not red.
 """
 
 from __future__ import annotations
@@ -14,9 +17,13 @@ import time
 
 import pytest
 from uihelpers import (assert_figures_visible, assert_no_horizontal_scroll, assert_not_blank,
-                       save_shot, time_until_changed)
+                       color_fraction, route_loopback_only, save_shot, time_until_changed,
+                       wait_for_plot)
 
 pytestmark = pytest.mark.browser
+
+#: colour of the clipped pairs in AlignPanel's residual plots (#ff1744)
+CLIPPED = (0xFF, 0x17, 0x44)
 
 #: (width, height) of the browser window; Lab's file browser is open at its default width
 VIEWPORTS = ((1280, 800), (1400, 900), (1000, 800))
@@ -29,18 +36,41 @@ def _beside(page, image_css: str, control_css: str) -> bool:
     return ctl["x"] >= fig["x"] + fig["width"] - 1 and ctl["y"] < fig["y"] + fig["height"]
 
 
+def _fail(message: str):
+    raise AssertionError(message)
+
+
+def _eventually(check, timeout: float = 30.0, pause: float = 0.3):
+    """Run ``check()`` until it stops raising AssertionError (the last error after
+    ``timeout`` s): a resized page re-lays out and repaints in its own time, slower on a
+    busy machine."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return check()
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(pause)
+
+
 def _check_layouts(page, name: str, images: list[str], beside: tuple[str, str] | None):
     """Layout checks at every viewport; ``beside`` = (image, control) that must share a row
     at 1280 and 1400 px."""
     for w, h in VIEWPORTS:
         page.set_viewport_size({"width": w, "height": h})
         page.wait_for_timeout(400)
-        assert_no_horizontal_scroll(page)
-        assert_figures_visible(page, ".dk-fig")
-        for css in images:
-            assert_not_blank(page, css)
-        if beside is not None and w >= 1280:
-            assert _beside(page, *beside), f"{name} at {w}x{h}: controls not beside the image"
+
+        def check(w=w, h=h):
+            assert_no_horizontal_scroll(page)
+            assert_figures_visible(page, ".dk-fig")
+            for css in images:
+                assert_not_blank(page, css)
+            if beside is not None and w >= 1280:
+                assert _beside(page, *beside), \
+                    f"{name} at {w}x{h}: controls not beside the image"
+
+        _eventually(check)
         save_shot(page, f"lab-{name}-{w}x{h}")
     page.set_viewport_size({"width": 1280, "height": 800})
     page.wait_for_timeout(200)
@@ -49,15 +79,17 @@ def _check_layouts(page, name: str, images: list[str], beside: tuple[str, str] |
 def test_align_panel_in_lab(lab):
     page = lab.open("align.ipynb", viewport=(1280, 800), timeout=120)
     page.wait_for_selector(".dk-status .dk-rms")
-    page.wait_for_selector(".dk-fig-align-dx-x .dot")
+    for css in (".dk-fig-align-dx-x", ".dk-fig-align-dy-y"):   # WebGL points: pixels
+        wait_for_plot(page, css, lambda png: color_fraction(png, CLIPPED) > 0)
     page.wait_for_timeout(500)
     _check_layouts(page, "align", [".dk-fig-align", ".dk-fig-align-hist"],
                    (".dk-fig-align", ".dk-align-side"))
     assert page.dk_errors == []
 
-    # sigma slider -> refit -> redrawn residual plot: End key (sigma = 10, nothing clipped)
-    # until the clipped markers have left the dx-vs-x plot (the plot and the slider do not
-    # fit on one screen, so this watches the DOM, not screenshots)
+    # sigma slider dragged to its end (sigma = 10, nothing clipped) -> refit -> the clipped
+    # (red) points leave the dx-vs-x plot. The plot and the slider do not fit on one screen:
+    # drag, then watch the plot's pixels (WebGL points) until no red is left. Round trips
+    # are measured by benchmarks/bench_ui_latency.py; this one is only printed.
     handle = page.locator(".dk-param-sigma .noUi-handle").first
     handle.scroll_into_view_if_needed()
     track = page.locator(".dk-param-sigma .noUi-target").first.bounding_box()
@@ -65,30 +97,50 @@ def test_align_panel_in_lab(lab):
     page.mouse.move(hb["x"] + hb["width"] / 2, hb["y"] + hb["height"] / 2)
     page.mouse.down()
     page.mouse.move(track["x"] + track["width"] + 20, hb["y"] + hb["height"] / 2, steps=6)
-    svg = "() => document.querySelector('.dk-fig-align-dx-x').innerHTML"
-    before = page.evaluate(svg)
     t0 = time.perf_counter()
     page.mouse.up()                                   # continuous_update=False: one refit
-    page.wait_for_function(f"b => ({svg})() !== b", arg=before, polling="raf",
-                           timeout=30_000)
+    page.wait_for_function("() => document.querySelector('.dk-status .dk-counts')"
+                           ".innerText.includes('clipped=0')", timeout=60_000)
+    wait_for_plot(page, ".dk-fig-align-dx-x", lambda png: color_fraction(png, CLIPPED) == 0,
+                  timeout=60)
     dt = time.perf_counter() - t0
-    print(f"\n[lab] align: sigma slider -> redrawn residual plot {dt:.2f} s (target 0.5 s)")
-    assert "clipped=0" in page.locator(".dk-status .dk-counts").inner_text()
+    print(f"\n[lab] align: sigma slider -> redrawn residual plot <= {dt:.2f} s "
+          f"(incl. scrolling; benchmarks/bench_ui_latency.py measures it)")
+    assert_not_blank(page, ".dk-fig-align-dx-x", threshold=5)
 
     # the reference exposure: its sources, says so, no fit plots, no console errors
     page.locator(".dk-viewer-align .dk-frame select").first.select_option(
         label="exposure 0 (reference)")
     page.wait_for_function("() => document.querySelector('.dk-align-role')"
                            ".innerText.includes('is the reference')")
-    assert "reference exposure" in page.locator(".dk-status .dk-fitinfo").inner_text()
-    assert page.locator(".dk-apply button, button.dk-apply").first.is_disabled()
-    page.wait_for_timeout(500)
-    assert page.locator(".dk-fig-align .dot").count() > 0            # its sources
-    assert_not_blank(page, ".dk-fig-align")
-    hist_title = page.locator(".dk-fig-align-hist .mainheading").first.text_content()
-    assert "reference" in hist_title
+    page.wait_for_function("() => document.querySelector('.dk-status .dk-fitinfo')"
+                           ".innerText.includes('reference exposure')")
+    _eventually(lambda: page.locator(".dk-apply button, button.dk-apply").first.is_disabled()
+                or _fail("Apply fit is enabled on the reference exposure"))
+    page.wait_for_selector(".dk-fig-align .dot", state="attached")   # its sources
+    _eventually(lambda: assert_not_blank(page, ".dk-fig-align"))
+    page.wait_for_function("() => (document.querySelector('.dk-fig-align-hist .mainheading')"
+                           " || {textContent: ''}).textContent.includes('reference')")
     save_shot(page, "lab-align-reference")
     assert page.dk_errors == []
+
+
+def test_align_panel_without_webgl_draws_svg_points(lab):
+    """No WebGL: the residual points are redrawn as SVG (one .dot per pair), not lost."""
+    page = lab.open("align.ipynb", viewport=(1280, 800), webgl=False, timeout=180)
+    page.wait_for_selector(".dk-status .dk-rms")
+    nmatch = int(re.search(r"nmatch=(\d+)",
+                           page.locator(".dk-status .dk-fitinfo").inner_text()).group(1))
+    for css in (".dk-fig-align-dx-x", ".dk-fig-align-dy-y"):
+        page.locator(css).first.scroll_into_view_if_needed()
+        page.wait_for_selector(f"{css} .dot >> nth={nmatch - 1}", timeout=60_000)
+        assert page.locator(f"{css} .dot").count() == nmatch
+        _eventually(lambda css=css: assert_not_blank(page, css))
+    save_shot(page, "lab-align-nowebgl", ".dk-align-plots")
+    # the only errors are those of the WebGL views the SVG/PNG ones replaced
+    other = [e for e in page.dk_errors
+             if not re.search(r"WebGL|getScales|Could not create a view|three", e, re.I)]
+    assert other == [], other
 
 
 def test_drizzle_panel_in_lab(lab):
@@ -105,15 +157,15 @@ def test_drizzle_panel_in_lab(lab):
     # pixfrac slider (keyboard: one step) -> redrawn preview
     handle = page.locator(".dk-param-final_pixfrac .noUi-handle").first
     handle.focus()
-    dt = time_until_changed(page, ".dk-fig-drizzle-sci", lambda: handle.press("PageDown"))
+    dt = time_until_changed(page, ".dk-fig-drizzle-sci", lambda: handle.press("PageDown"),
+                            timeout=60)
     print(f"\n[lab] drizzle: pixfrac slider -> redrawn preview {dt:.2f} s (target 0.5 s)")
 
     # cosmic rays as outlines on request
     page.locator(".dk-show-crs input").first.click()
     page.wait_for_function("() => /crs=[1-9]/.test(document.querySelector('.dk-status')"
                            ".innerText)")
-    page.wait_for_timeout(300)
-    assert page.locator(".dk-fig-drizzle-sci path.line").count() > 0
+    page.wait_for_selector(".dk-fig-drizzle-sci path.line", state="attached")
     save_shot(page, "lab-drizzle-crs")
     assert page.dk_errors == []
 
@@ -143,17 +195,31 @@ def test_pipeline_panel_in_lab_and_its_saved_notebook(lab):
                    (".dk-fig-pipeline", ".dk-pipeline-side"))
     assert page.dk_errors == []
 
-    # saved without widget state and reopened (a new kernel, nothing run): the note shows
+    # saved without widget state and reopened (a new kernel, nothing run): the note shows.
+    # The save is awaited, then the file is read until it holds the outputs (the server
+    # writes it; on a busy machine that can lag behind the command's promise).
+    path = page.evaluate("() => window.jupyterapp.shell.currentWidget.context.path")
     page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
-    page.wait_for_timeout(1500)
-    saved = sorted(lab.server.root.glob("cells-*.ipynb"), key=lambda p: p.stat().st_mtime)[-1]
-    nb = json.loads(saved.read_text())
+    saved = lab.server.root / path
+
+    def saved_with_outputs():
+        try:
+            nb = json.loads(saved.read_text())
+        except (OSError, ValueError) as exc:         # being written
+            raise AssertionError(f"{saved} not readable yet: {exc}") from None
+        assert any("dk-placeholder" in json.dumps(c.get("outputs", []))
+                   for c in nb["cells"]), f"{saved}: outputs not saved yet"
+        return nb
+
+    nb = _eventually(saved_with_outputs, timeout=60)
     nb["metadata"].pop("widgets", None)
     copy = lab.server.root / f"reopened-{saved.name}"
     copy.write_text(json.dumps(nb))
     page2 = page.context.new_page()
-    page2.goto(f"{lab.server.url}/lab/tree/{copy.name}?reset")
-    page2.wait_for_selector(".dk-placeholder", state="visible", timeout=60_000)
+    page2.set_default_timeout(180_000)
+    route_loopback_only(page2)
+    page2.goto(f"{lab.server.url}/lab/tree/{copy.name}?reset", timeout=180_000)
+    page2.wait_for_selector(".dk-placeholder", state="visible", timeout=180_000)
     assert "run this cell" in page2.locator(".dk-placeholder").first.inner_text()
     save_shot(page2, "lab-pipeline-reopened")
 

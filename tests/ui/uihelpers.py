@@ -5,7 +5,12 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
+import socket
+import subprocess
+import sys
 import time
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +23,32 @@ def grey_std(png: bytes) -> float:
 
     img = np.asarray(Image.open(io.BytesIO(png)).convert("L"), dtype=float)
     return float(img.std())
+
+
+def color_fraction(png: bytes, rgb: tuple[int, int, int], tol: int = 60) -> float:
+    """Fraction of the pixels of a PNG within ``tol`` (per channel) of the colour ``rgb``."""
+    from PIL import Image
+
+    img = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=int)
+    return float((np.abs(img - np.asarray(rgb)).max(axis=2) <= tol).mean())
+
+
+def wait_for_plot(page, css: str, predicate, timeout: float = 30.0,
+                  poll: float = 0.05) -> float:
+    """Poll screenshots of the plot area of ``css`` until ``predicate(png)`` is true.
+
+    Works for WebGL marks too (nothing in the DOM changes when they redraw).
+    Returns the seconds it took; raises ``AssertionError`` after ``timeout``.
+    """
+    page.locator(css).first.scroll_into_view_if_needed()
+    t0 = time.perf_counter()
+    while True:
+        if predicate(plot_area_shot(page, css)):
+            return time.perf_counter() - t0
+        if time.perf_counter() - t0 > timeout:
+            raise AssertionError(f"{css}: the plot did not reach the expected state "
+                                 f"within {timeout} s")
+        time.sleep(poll)
 
 
 def plot_area_shot(page, css: str) -> bytes:
@@ -112,6 +143,98 @@ class LabServer:
     root: Path
     log: Path
     notebooks: Path
+    proc: subprocess.Popen | None = None
+
+    def stop(self) -> None:
+        """Terminate the server (killed if it does not stop within 15 s)."""
+        if self.proc is None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+#: the system Chromium (``playwright install`` is never needed)
+CHROMIUM = os.environ.get("DRIZZLEKIT_CHROMIUM", "/usr/bin/chromium")
+#: Chromium flags: no sandbox (root), no network side channels; WebGL stays (SwiftShader)
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+NOTEBOOKS = Path(__file__).parent / "notebooks"
+
+_LAB_SETTINGS = {
+    # no news/update toasts (they would cover the outputs), every cell in the DOM
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings":
+        {"fetchNews": "false", "checkForUpdates": False},
+    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
+}
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def jupyter_lab_exe() -> str | None:
+    """``jupyter-lab`` beside the running Python (the venv), or on PATH."""
+    cand = Path(sys.executable).with_name("jupyter-lab")
+    if cand.exists():
+        return str(cand)
+    return shutil.which("jupyter-lab")
+
+
+def start_lab_server(base: Path, notebooks: Path = NOTEBOOKS, timeout: float = 90.0,
+                     env: dict | None = None) -> LabServer:
+    """Start JupyterLab on a free 127.0.0.1 port with its dirs under ``base``.
+
+    No token, news and update checks off, every cell in the DOM, the app
+    exposed as ``window.jupyterapp``. Returns when ``/api/status`` answers;
+    raises ``RuntimeError`` (with the end of the log) when it does not.
+    Stop it with ``server.stop()``.
+    """
+    exe = jupyter_lab_exe()
+    if exe is None:
+        raise RuntimeError("jupyterlab is not installed")
+    base = Path(base)
+    root, settings, work = base / "root", base / "settings", base / "workspaces"
+    for d in (root, settings, work):
+        d.mkdir(parents=True, exist_ok=True)
+    for rel, value in _LAB_SETTINGS.items():
+        f = settings / rel
+        f.parent.mkdir(parents=True, exist_ok=True)
+        f.write_text(json.dumps(value))
+    port = free_port()
+    log_path = base / "lab.log"
+    env = {**os.environ, "NUMBA_NUM_THREADS": os.environ.get("NUMBA_NUM_THREADS", "1"),
+           "PYTHONWARNINGS": "ignore::DeprecationWarning",
+           "JUPYTER_RUNTIME_DIR": str(base / "runtime"), **(env or {})}
+    env.pop("DRIZZLEKIT_WEBGL", None)
+    with open(log_path, "w") as logf:
+        proc = subprocess.Popen(
+            [exe, "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
+             "--ServerApp.port_retries=0", "--IdentityProvider.token=",
+             "--ServerApp.password=", "--ServerApp.allow_root=True",
+             f"--ServerApp.root_dir={root}", "--LabApp.expose_app_in_browser=True",
+             "--LabApp.news_url=None", f"--LabApp.user_settings_dir={settings}",
+             f"--LabApp.workspaces_dir={work}", "--ServerApp.disable_check_xsrf=True"],
+            stdout=logf, stderr=subprocess.STDOUT, env=env, cwd=str(root))
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url + "/api/status", timeout=2):
+                break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.terminate()
+                raise RuntimeError("jupyter lab did not start; log:\n"
+                                   + log_path.read_text()[-3000:]) from None
+            time.sleep(0.25)
+    return LabServer(url=url, root=root, log=log_path, notebooks=Path(notebooks), proc=proc)
 
 
 _LAB_READY = """() => {

@@ -1,0 +1,245 @@
+"""What a Dask worker process keeps between tasks, and how a task rebuilds a chip.
+
+Every worker process has one :class:`WorkerCache` (byte-bounded LRU,
+``DRIZZLEKIT_WORKER_CACHE_MB``, default 1024; 0 disables it) holding
+
+* chips' pixels read from their files (:func:`read_chip`: only the arrays,
+  no header parsing or WCS building, ``resetbits`` applied),
+* unpacked WCSs (:func:`cached_wcs` hands every task its own copy, so no
+  task changes a WCS another task uses),
+* pixel maps (:meth:`ChipJob.pixmap`, stored compactly as the client
+  stores them, so both drizzle the same positions).
+
+The dispatcher sends all tasks of one exposure to the same worker when it
+can (:func:`placer`), so each file is read and mapped once per run.
+
+:func:`logged` runs a task and returns the warnings it logged or raised, which
+the client logs and raises again (:func:`replay`): a worker's log is not the
+run's log.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import os
+import pickle
+import threading
+import warnings
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from .wcs import unpack_wcs
+
+__all__ = ["WorkerCache", "CACHE", "ChipJob", "read_chip", "cached_wcs", "digest", "logged",
+           "replay", "placer"]
+
+log = logging.getLogger("drizzlekit.distributed")
+
+
+class WorkerCache:
+    """A byte-bounded LRU store, one per worker process."""
+
+    def __init__(self):
+        import collections
+
+        text = os.environ.get("DRIZZLEKIT_WORKER_CACHE_MB", "")
+        try:
+            mb = float(text) if text.strip() else 1024.0
+        except ValueError:
+            mb = -1.0
+        if not mb >= 0:
+            log.warning("DRIZZLEKIT_WORKER_CACHE_MB=%r is not a number of MB >= 0; using 1024",
+                        text)
+            mb = 1024.0
+        self.limit = int(mb * 2 ** 20)
+        self.items: "collections.OrderedDict" = collections.OrderedDict()
+        self.nbytes = 0
+        self.lock = threading.Lock()
+
+    def get(self, key):
+        with self.lock:
+            hit = self.items.get(key)
+            if hit is None:
+                return None
+            self.items.move_to_end(key)
+            return hit[0]
+
+    def put(self, key, value, nbytes: int) -> None:
+        if nbytes > self.limit:
+            return
+        with self.lock:
+            if key in self.items:
+                return
+            self.items[key] = (value, nbytes)
+            self.nbytes += nbytes
+            while self.nbytes > self.limit:
+                _, (_, n) = self.items.popitem(last=False)
+                self.nbytes -= n
+
+
+CACHE = WorkerCache()
+
+
+def digest(obj) -> str:
+    """A short, stable key of a picklable object."""
+    import hashlib
+
+    return hashlib.sha1(pickle.dumps(obj, protocol=4)).hexdigest()
+
+
+def cached_wcs(packed, key: str | None = None):
+    """A private copy of the WCS of :func:`~drizzlekit.distributed.wcs.pack_wcs` output."""
+    if packed is None:
+        return None
+    key = ("wcs", key or digest(packed))
+    w = CACHE.get(key)
+    if w is None:
+        w = unpack_wcs(packed)
+        CACHE.put(key, w, 64 * 1024)
+    return copy.deepcopy(w)
+
+
+def read_chip(path: str, extver: int, resetbits):
+    """``(sci, err, dq)`` of one chip as the client's ``read_exposure`` gives them
+    (``resetbits`` cleared); cached per file version. Read-only arrays."""
+    from ..io.fits_input import read_chip_arrays
+    from ..io.lazy import reset_bits
+
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        from ..exceptions import InputFileError
+
+        raise InputFileError(f"{path}: a worker cannot read this input ({exc.strerror}); "
+                             "the workers need the input files, unchanged, until the run "
+                             "ends") from None
+    key = ("chip", os.path.abspath(path), st.st_mtime_ns, st.st_size, int(extver),
+           repr(resetbits))
+    hit = CACHE.get(key)
+    if hit is not None:
+        return hit
+    sci, err, dq = read_chip_arrays(path, int(extver))
+    out = (sci, err, reset_bits(dq, resetbits))
+    for a in out:
+        if a is not None:
+            a.flags.writeable = False
+    CACHE.put(key, out, sum(a.nbytes for a in out if a is not None))
+    return out
+
+
+@dataclass
+class ChipJob:
+    """What a worker needs to rebuild one chip's :class:`DrizzleInput`.
+
+    ``path`` is read on the worker (:func:`read_chip`); without a path
+    ``arrays`` holds ``(sci, err, dq)``. ``template`` is the DrizzleInput
+    without arrays; ``wcs`` the packed chip WCS and ``wcs_key`` its digest.
+    """
+
+    k: int
+    path: str | None
+    extver: int
+    resetbits: Any
+    arrays: tuple | None
+    template: Any
+    wcs: tuple
+    wcs_key: str
+    shape: tuple
+    bits: Any = None
+    bits_name: str = ""
+    static: Any = None
+    extra_mask: Any = None   # e.g. not-CR, True = good
+    ivm: Any = None
+
+    def pixels(self) -> tuple:
+        """``(sci, err, dq)`` (read-only when read from the file)."""
+        if self.arrays is not None:
+            return self.arrays
+        return read_chip(self.path, self.extver, self.resetbits)
+
+    def load(self):
+        """The chip's :class:`DrizzleInput` with its pixels and combined mask."""
+        from ..io.bits import dq_to_mask
+
+        sci, err, dq = self.pixels()
+        mask = None
+        for m in (None if dq is None or self.bits is None else
+                  dq_to_mask(dq, self.bits, self.bits_name), self.static, self.extra_mask):
+            if m is None:
+                continue
+            mask = m.copy() if mask is None else (mask & m)
+        return replace(self.template, data=sci, err=err, mask=mask, ivm=self.ivm,
+                       wcs=cached_wcs(self.wcs, self.wcs_key))
+
+    def pixmap(self, frame_packed, frame_key: str, stepsize) -> np.ndarray:
+        """The chip -> frame map, exactly as :func:`drizzlekit.pipeline._pixmap` makes it
+        (kept in the worker's cache between the tasks of a run)."""
+        from ..pixmap import calc_pixmap
+        from ..pixmap_store import PixmapStore
+
+        key = ("pixmap", self.wcs_key, frame_key, tuple(self.shape), stepsize)
+        store = CACHE.get(key)
+        if store is not None:
+            return store.decode()
+        frame = cached_wcs(frame_packed, frame_key)
+        pm = calc_pixmap(cached_wcs(self.wcs, self.wcs_key), frame, shape=tuple(self.shape),
+                         stepsize=stepsize)
+        if not np.isfinite(pm).all():
+            return pm
+        store = PixmapStore(pm)
+        CACHE.put(key, store, store.nbytes)
+        return store.decode()
+
+
+class _Capture(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.thread = threading.get_ident()
+        self.records: list = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.thread == self.thread:
+            self.records.append((record.levelno, record.getMessage()))
+
+
+def logged(func, *args, **kw):
+    """``(func(*args, **kw), records)``: the result and the warnings it logged or raised
+    (Python warnings), for :func:`replay` in the client."""
+    logger = logging.getLogger("drizzlekit")
+    handler = _Capture()
+    logger.addHandler(handler)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = func(*args, **kw)
+    finally:
+        logger.removeHandler(handler)
+    return result, handler.records + [(w.category, str(w.message)) for w in caught]
+
+
+def replay(records) -> None:
+    """Log (and warn) a task's warnings again in the client process."""
+    for level, msg in records:
+        if isinstance(level, int):
+            log.log(level, "%s", msg)
+        else:
+            warnings.warn(msg, level, stacklevel=2)
+
+
+def placer(client):
+    """``place(k)``: ``submit`` keywords that put the tasks of exposure ``k`` on one
+    worker (loosely: the scheduler may still move them); one scheduler query."""
+    try:
+        workers = sorted(client.scheduler_info()["workers"])
+    except Exception:  # pragma: no cover - a client without scheduler info
+        workers = []
+
+    def place(k: int) -> dict:
+        if not workers:
+            return {}
+        return {"workers": [workers[k % len(workers)]], "allow_other_workers": True}
+
+    return place
