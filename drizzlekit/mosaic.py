@@ -30,6 +30,7 @@ import numpy as np
 
 from .footprint import (Footprint, SingleFrames, as_footprints, drop_margin, footprint_box,
                         lonely_footprints)
+from .io.bits import combine_masks
 from .scratch import Scratch
 
 __all__ = ["ScaleOptions", "options", "start_scaling", "drizzle_single", "run_drizzle_separate",
@@ -158,7 +159,7 @@ def _exposure_inputs(res, e: int):
     chips, raw = [], []
     for chip in exp.chips:
         key = (res.names[e], chip.extver)
-        mask = pl._and(pl._dq_mask(chip, p["driz_sep_bits"], "driz_sep_bits"),
+        mask = combine_masks(pl._dq_mask(chip, p["driz_sep_bits"], "driz_sep_bits"),
                        pl._static(res, chip))
         chips.append(pl._drizzle_input(res, key, e, chip, mask))
         raw.append(chip)

@@ -66,9 +66,8 @@ import numpy as np
 from astropy.io import fits
 from astropy.wcs import WCS, FITSFixedWarning
 
-from .exceptions import (DrizzlekitError, InputError, InputFileError, NoOverlapError,
-                         ParameterError)
-from .io.bits import dq_to_mask
+from .exceptions import InputError, InputFileError, NoOverlapError, ParameterError
+from .io.bits import combine_masks, dq_to_mask
 from .io.checks import check_inputs
 from .io.fits_input import Chip, Exposure, read_exposure
 from .io.stis import split_exposure
@@ -687,15 +686,6 @@ def _dq_mask(chip: Chip, bits, name: str) -> np.ndarray | None:
     return dq_to_mask(chip.dq, bits, name)
 
 
-def _and(*masks) -> np.ndarray | None:
-    out = None
-    for m in masks:
-        if m is None:
-            continue
-        out = m.copy() if out is None else (out & m)
-    return out
-
-
 def _iterate(res: AstrodrizzleResult, items, desc: str):
     from .progress import progress_bar
 
@@ -861,7 +851,7 @@ def run_sky(res: AstrodrizzleResult) -> dict:
         return res.sky
     inputs = []
     for k, e, chip in res.chips():
-        mask = _and(_dq_mask(chip, p["sky_bits"], "sky_bits"),
+        mask = combine_masks(_dq_mask(chip, p["sky_bits"], "sky_bits"),
                     _static(res, chip) if p["use_static"] else None)
         inputs.append(SkyInput(data=chip.sci, exposure=e, mask=mask, wcs=_chip_wcs(res, chip),
                                exptime=chip.exptime, in_units=chip.in_units,
@@ -941,7 +931,7 @@ def run_final_drizzle(res: AstrodrizzleResult) -> np.ndarray:
         if client is not None:  # the workers read pixels and masks themselves
             continue
         cr = res.cr_masks.get(key)
-        mask = _and(_dq_mask(chip, p["final_bits"], "final_bits"), _static(res, chip),
+        mask = combine_masks(_dq_mask(chip, p["final_bits"], "final_bits"), _static(res, chip),
                     None if cr is None else ~cr)
         ivm = _read_ivm(res, e, chip) if p["final_wht_type"] == "IVM" else None
         chips.append(_drizzle_input(res, key, e, chip, mask, ivm))
@@ -1392,7 +1382,7 @@ def astrodrizzle(input, output: str | None = None, *, progress: bool | None = No
     from .progress import logs_beside_bars, want_progress
 
     progress = want_progress(progress)
-    with run_log(runfile), logs_beside_bars(progress):
+    with run_log(runfile, task="astrodrizzle"), logs_beside_bars(progress):
         try:
             with lazy_pixels(client is not None):  # workers read the pixels themselves
                 res = prepare(input, output, progress=progress, **params)
@@ -1420,13 +1410,6 @@ def astrodrizzle(input, output: str | None = None, *, progress: bool | None = No
                 _timed(res, "write", write_products)
             res._pixmaps.clear()
             res._pixmap_bytes = 0
-        except DrizzlekitError as exc:
-            # for the log file; the caller (e.g. the CLI) reports the exception itself
-            log.error("astrodrizzle failed: %s", exc, extra={"drizzlekit_reraised": True})
-            raise
-        except Exception:
-            log.exception("astrodrizzle failed")
-            raise
         finally:  # intermediates on disk go, also on failure and Ctrl-C
             if scratch is not None:
                 scratch.close()

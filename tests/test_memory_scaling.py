@@ -15,6 +15,7 @@ import pytest
 from drizzlekit import pipeline as pl
 from drizzlekit.datasets import simulate_dither
 from drizzlekit.exceptions import NoOverlapError
+from drizzlekit.io.bits import combine_masks
 from drizzlekit.footprint import Footprint, SingleFrames, lonely_footprints
 from drizzlekit.mosaic import ScaleOptions
 from drizzlekit.steps.drizzle_steps import drizzle_chips
@@ -52,7 +53,7 @@ def _full_singles(res):
     for e, exp in enumerate(res.exposures):
         chips, raw = [], []
         for chip in exp.chips:
-            mask = pl._and(pl._dq_mask(chip, p["driz_sep_bits"], "driz_sep_bits"),
+            mask = combine_masks(pl._dq_mask(chip, p["driz_sep_bits"], "driz_sep_bits"),
                            pl._static(res, chip))
             chips.append(pl._drizzle_input(res, (res.names[e], chip.extver), e, chip, mask))
             raw.append(chip)

@@ -351,16 +351,9 @@ def tweakreg(input, **params: Any) -> TweakRegResult:
     params.pop("input", None)
     p, _ = _split_params(params)
     p["input"] = input
-    with _verbose(bool(p["verbose"])), run_log(p["runfile"], file_level=logging.DEBUG) as runfile:
-        try:
-            res = _run(input, p)
-        except DrizzlekitError as exc:
-            # for the log file; the caller (e.g. the CLI) reports the exception itself
-            log.error("tweakreg failed: %s", exc, extra={"drizzlekit_reraised": True})
-            raise
-        except Exception:
-            log.exception("tweakreg failed")
-            raise
+    with _verbose(bool(p["verbose"])), \
+            run_log(p["runfile"], task="tweakreg", file_level=logging.DEBUG) as runfile:
+        res = _run(input, p)
         if runfile:
             res.written.setdefault("runfile", []).append(runfile)
     return res

@@ -30,6 +30,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from ..io.bits import combine_masks
 from .wcs import pack_wcs
 from .worker import ChipJob, cached_wcs, digest, logged, placer, replay
 
@@ -114,15 +115,6 @@ def chip_jobs(res, bits_key: str | None = None, extra=None, ivm: bool = False) -
     return jobs
 
 
-def _and(*masks):
-    out = None
-    for m in masks:
-        if m is None:
-            continue
-        out = m.copy() if out is None else (out & m)
-    return out
-
-
 # -- batches -----------------------------------------------------------------------------
 #: Input pixels per task of the per-chip steps, about (small chips go several to a task, so
 #: the scheduler's cost per task stays small against the work).
@@ -205,7 +197,7 @@ def _sky_batch(jobs, sky_bits, use_static: bool, kw: dict):
         out = []
         for job in jobs:
             sci, _, dq = job.pixels()
-            mask = _and(None if dq is None or sky_bits is None
+            mask = combine_masks(None if dq is None or sky_bits is None
                         else dq_to_mask(dq, sky_bits, "sky_bits"),
                         job.static if use_static else None)
             t = job.template

@@ -16,7 +16,7 @@ from astropy.nddata import bitmask
 
 from ..exceptions import DtypeError, ParameterError
 
-__all__ = ["interpret_bits", "dq_to_mask", "HSTDQFlags"]
+__all__ = ["interpret_bits", "dq_to_mask", "combine_masks", "HSTDQFlags"]
 
 BitsLike = Union[int, str, None]
 
@@ -151,3 +151,19 @@ def dq_to_mask(dq: np.ndarray, bits: BitsLike, name: str = "bits") -> np.ndarray
         work = arr.astype(np.uint64)  # two's-complement pattern preserved by the cast
         bad_bits = np.uint64((~ibits) & 0xFFFFFFFFFFFFFFFF)
     return (work & bad_bits) == 0
+
+
+def combine_masks(*masks: np.ndarray | None) -> np.ndarray | None:
+    """Good-pixel masks ANDed together; ``None`` entries (no mask) are skipped.
+
+    Returns
+    -------
+    numpy.ndarray of bool or None
+        A new array (the inputs are not modified), or None when every entry is None.
+    """
+    out = None
+    for m in masks:
+        if m is None:
+            continue
+        out = m.copy() if out is None else (out & m)
+    return out

@@ -560,33 +560,27 @@ def _chip_arrays(hdul, hdu, ev: int, single: bool, filename: str, what: str):
               else f"an empty array of shape {sci.shape}")
         raise InputFileError(f"{filename}: {what} must hold a 2-D image, found {nd}")
     sci = sci.astype(np.float32, copy=False)
-    err = dq = None
-    err_hdu = find("ERR")
-    if err_hdu is not None:
-        err = _hdu_array(err_hdu, filename, f"ERR,{ev}")
-        if err is not None:
-            if err.shape != sci.shape:
-                raise InputFileError(
-                    f"{filename}: ERR,{ev} shape {err.shape} differs from SCI,{ev} "
-                    f"shape {sci.shape}"
-                )
-            err = err.astype(np.float32, copy=False)
-    dq_hdu = find("DQ")
-    if dq_hdu is not None:
-        dq = _hdu_array(dq_hdu, filename, f"DQ,{ev}")
-        if dq is not None:
-            if dq.shape != sci.shape:
-                raise InputFileError(
-                    f"{filename}: DQ,{ev} shape {dq.shape} differs from SCI,{ev} "
-                    f"shape {sci.shape}"
-                )
-            if dq.dtype.kind not in "iu":
-                if dq.dtype.kind == "f" and np.all(np.isfinite(dq)) and \
-                        np.all(dq == np.round(dq)):
-                    dq = dq.astype(np.int32)
-                else:
-                    raise InputFileError(f"{filename}: DQ,{ev} is not an integer array")
+    err = _companion_array(find("ERR"), "ERR", filename, ev, sci.shape)
+    if err is not None:
+        err = err.astype(np.float32, copy=False)
+    dq = _companion_array(find("DQ"), "DQ", filename, ev, sci.shape)
+    if dq is not None and dq.dtype.kind not in "iu":
+        if dq.dtype.kind == "f" and np.all(np.isfinite(dq)) and np.all(dq == np.round(dq)):
+            dq = dq.astype(np.int32)
+        else:
+            raise InputFileError(f"{filename}: DQ,{ev} is not an integer array")
     return sci, err, dq
+
+
+def _companion_array(hdu, extname: str, filename: str, ev, shape) -> np.ndarray | None:
+    """The ERR or DQ array beside SCI,``ev`` (None without one); its shape must match."""
+    if hdu is None:
+        return None
+    arr = _hdu_array(hdu, filename, f"{extname},{ev}")
+    if arr is not None and arr.shape != shape:
+        raise InputFileError(f"{filename}: {extname},{ev} shape {arr.shape} differs from "
+                             f"SCI,{ev} shape {shape}")
+    return arr
 
 
 def read_chip_arrays(path: PathLike, extver: int):

@@ -22,6 +22,8 @@ import sys
 from contextlib import contextmanager
 from typing import Iterator
 
+from ..exceptions import DrizzlekitError
+
 __all__ = ["RunLogHandler", "run_log", "failed_log_name"]
 
 log = logging.getLogger(__name__)
@@ -84,13 +86,19 @@ def failed_log_name(path: str) -> str:
 
 
 @contextmanager
-def run_log(path, *, file_level: int = logging.INFO) -> Iterator[str | None]:
+def run_log(path, *, task: str | None = None,
+            file_level: int = logging.INFO) -> Iterator[str | None]:
     """Log a run (records of the ``drizzlekit`` logger) to the file ``path``.
 
     Parameters
     ----------
     path : str, path-like or None
         The run file; None, ``""``, ``"none"`` or ``"INDEF"`` log nothing.
+    task : str, optional
+        The task's name: an exception leaving the run is logged as
+        ``"<task> failed: ..."`` (in the file too) and raised on. A
+        :class:`~drizzlekit.exceptions.DrizzlekitError` is marked so that the
+        command line, which prints the error itself, does not print it twice.
     file_level : int
         Lowest level written to the file. The package logger is lowered to INFO
         for the run when it is set higher, so INFO records reach the file while
@@ -110,7 +118,8 @@ def run_log(path, *, file_level: int = logging.INFO) -> Iterator[str | None]:
     fills the disk, is one warning or error line, never the end of the run.
     """
     if _blank(path):
-        yield None
+        with _failure_logged(task):
+            yield None
         return
     path = os.fspath(path)
     logger = logging.getLogger("drizzlekit")
@@ -120,7 +129,8 @@ def run_log(path, *, file_level: int = logging.INFO) -> Iterator[str | None]:
         handler = RunLogHandler(partial)
     except OSError as exc:
         log.warning("cannot open the log file %s (%s); not logging to a file", path, exc)
-        yield None
+        with _failure_logged(task):
+            yield None
         return
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: "
                                            "%(message)s"))
@@ -137,7 +147,8 @@ def run_log(path, *, file_level: int = logging.INFO) -> Iterator[str | None]:
     logger.addHandler(handler)
     ok = False
     try:
-        yield path
+        with _failure_logged(task):
+            yield path
         ok = True
     finally:
         logger.removeHandler(handler)
@@ -148,6 +159,22 @@ def run_log(path, *, file_level: int = logging.INFO) -> Iterator[str | None]:
         handler.close()
         if settle:
             _settle(partial, path, ok)
+
+
+@contextmanager
+def _failure_logged(task: str | None) -> Iterator[None]:
+    """Log an exception leaving the block as the failure of ``task`` (then raise it)."""
+    if task is None:
+        yield
+        return
+    try:
+        yield
+    except DrizzlekitError as exc:
+        log.error("%s failed: %s", task, exc, extra={"drizzlekit_reraised": True})
+        raise
+    except Exception:
+        log.exception("%s failed", task)
+        raise
 
 
 def _settle(partial: str, path: str, ok: bool) -> None:
