@@ -159,9 +159,9 @@ def _exposure_inputs(res, e: int):
     chips, raw = [], []
     for chip in exp.chips:
         key = (res.names[e], chip.extver)
-        mask = combine_masks(pl._dq_mask(chip, p["driz_sep_bits"], "driz_sep_bits"),
-                       pl._static(res, chip))
-        chips.append(pl._drizzle_input(res, key, e, chip, mask))
+        mask = combine_masks(pl.dq_mask(chip, p["driz_sep_bits"], "driz_sep_bits"),
+                       pl.static_mask_of(res, chip))
+        chips.append(pl.drizzle_input(res, key, e, chip, mask))
         raw.append(chip)
     return chips, raw
 
@@ -181,9 +181,9 @@ def run_drizzle_separate(res) -> dict:
         fps = drizzle_separate_tasks(res, opt, kw)
     else:
         fps = {}
-        for e, _ in enumerate(pl._iterate(res, res.exposures, "drizzle separate")):
+        for e, _ in enumerate(pl.with_progress(res, res.exposures, "drizzle separate")):
             chips, raw = _exposure_inputs(res, e)
-            pms = [pl._pixmap(res, e, c, res.single_wcs) for c in raw]
+            pms = [pl.chip_pixmap(res, e, c, res.single_wcs) for c in raw]
             fps[res.names[e]] = drizzle_single(chips, pms, res.single_wcs, shape,
                                                scratch=opt.scratch, tag=f"single{e}", **kw)
             del pms
@@ -227,15 +227,23 @@ def run_median(res, names: Sequence[str], **combine) -> np.ndarray:
     if opt.client is not None:  # at least two bands per worker
         from .distributed import band_mapper
 
-        band_map = band_mapper(opt.client)
+        kept = opt.pending.get("singles") or {}  # still on the workers (step 4)
+        remote = [kept[n] if n in kept and kept[n][0] is fps[n] else None for n in names]
+        band_map = band_mapper(opt.client, remote)
         try:
             min_bands = 2 * len(opt.client.scheduler_info()["workers"])
         except Exception:  # pragma: no cover - a client without scheduler info
             min_bands = 2
     from .tiles import median_bands
 
-    return median_bands(order, frame, max_memory=opt.max_memory, out=out,
-                        band_map=band_map, min_bands=min_bands, **combine)
+    try:
+        return median_bands(order, frame, max_memory=opt.max_memory, out=out,
+                            band_map=band_map, min_bands=min_bands, **combine)
+    finally:
+        if opt.client is not None:  # the workers' copies of the single drizzles go
+            from .distributed.chips import release_singles
+
+            release_singles(opt)
 
 
 def start_scaling(res, client=None, max_memory: int | None = None,

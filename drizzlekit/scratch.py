@@ -47,6 +47,7 @@ class Scratch:
         self.where = where
         self.path: str | None = None
         self._count = 0
+        self._cleanups: list = []
 
     def __enter__(self) -> "Scratch":
         return self
@@ -81,8 +82,18 @@ class Scratch:
         out[...] = arr
         return out
 
+    def on_close(self, func) -> None:
+        """Call ``func()`` when the run ends (:meth:`close`), e.g. to release the
+        results a distributed run keeps on its workers between steps."""
+        self._cleanups.append(func)
+
     def close(self) -> None:
         """Remove the directory and everything in it (idempotent)."""
+        while self._cleanups:
+            try:
+                self._cleanups.pop()()
+            except Exception:  # pragma: no cover - a closed client, say
+                log.debug("clean-up failed", exc_info=True)
         if self.path is not None:
             shutil.rmtree(self.path, ignore_errors=True)
             log.debug("removed %s", self.path)

@@ -266,3 +266,58 @@ def test_cache_sizes_from_the_environment(monkeypatch):
     monkeypatch.setenv("DRIZZLEKIT_WORKER_CACHE_MB", "-1")
     assert _cache_bytes() == 256 * 2 ** 20
     assert WorkerCache().limit == 1024 * 2 ** 20
+
+
+def _batch(fps):
+    return fps, []  # a step-4 batch result: (footprints, log records)
+
+
+def test_band_tasks_cut_the_footprints_kept_on_the_workers(client):
+    """Band tasks given step-4 futures (and one shipped footprint) give the same median."""
+    from drizzlekit.distributed import band_mapper
+    from drizzlekit.footprint import Footprint
+    from drizzlekit.tiles import median_bands
+
+    rng = np.random.default_rng(3)
+    fps = [Footprint(int(y), int(x), rng.random((40, 50), dtype=np.float32),
+                     rng.random((40, 50), dtype=np.float32) + 0.5)
+           for y, x in [(0, 0), (20, 30), (50, 10), (60, 40)]]
+    kw = dict(exptimes=[1.0] * 4, readnoise=[2.0] * 4, backgrounds=[0.0] * 4, min_bands=5)
+    batch = client.submit(_batch, fps[:3], pure=False)
+    remote = [(fp, batch, i) for i, fp in enumerate(fps[:3])] + [None]
+    with distributed.get_task_stream(client) as ts:
+        got = median_bands(fps, (100, 90), band_map=band_mapper(client, remote), **kw)
+    np.testing.assert_array_equal(got, median_bands(fps, (100, 90), **kw))
+    assert sum(str(t["key"]).startswith("combine_band") for t in ts.data) >= 5
+    batch.release()
+
+
+def test_tune_malloc_undoes_dasks_trim_threshold_once(monkeypatch):
+    """Workers started with MALLOC_TRIM_THRESHOLD_ get glibc's mmap/trim thresholds set,
+    once per process; DRIZZLEKIT_WORKER_MALLOC=keep leaves them (no real mallopt here)."""
+    import ctypes
+
+    from drizzlekit.distributed import worker
+
+    calls = []
+
+    class FakeLibc:
+        def mallopt(self, param, value):
+            calls.append((param, value))
+            return 1
+
+    monkeypatch.setattr(ctypes, "CDLL", lambda name: FakeLibc())
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")
+    monkeypatch.setenv("DRIZZLEKIT_WORKER_MALLOC", "keep")
+    monkeypatch.setattr(worker, "_MALLOC_TUNED", False)
+    worker.tune_malloc()
+    assert calls == []
+    monkeypatch.delenv("DRIZZLEKIT_WORKER_MALLOC")
+    monkeypatch.setattr(worker, "_MALLOC_TUNED", False)
+    worker.tune_malloc()
+    worker.tune_malloc()
+    assert calls == [(-3, 32 * 2 ** 20), (-1, 64 * 2 ** 20)]
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_")
+    monkeypatch.setattr(worker, "_MALLOC_TUNED", False)
+    worker.tune_malloc()  # not a Dask worker: nothing
+    assert len(calls) == 2

@@ -53,9 +53,9 @@ def _full_singles(res):
     for e, exp in enumerate(res.exposures):
         chips, raw = [], []
         for chip in exp.chips:
-            mask = combine_masks(pl._dq_mask(chip, p["driz_sep_bits"], "driz_sep_bits"),
-                           pl._static(res, chip))
-            chips.append(pl._drizzle_input(res, (res.names[e], chip.extver), e, chip, mask))
+            mask = combine_masks(pl.dq_mask(chip, p["driz_sep_bits"], "driz_sep_bits"),
+                           pl.static_mask_of(res, chip))
+            chips.append(pl.drizzle_input(res, (res.names[e], chip.extver), e, chip, mask))
             raw.append(chip)
         prod = drizzle_chips(chips, res.single_wcs, res.single_shape,
                              kernel=p["driz_sep_kernel"], pixfrac=p["driz_sep_pixfrac"],
@@ -63,7 +63,7 @@ def _full_singles(res):
                              wt_scl=p["driz_sep_wt_scl"], wt_scl_name="driz_sep_wt_scl",
                              context=False,
                              pixmap_cache=lambda k, c, e=e, cs=raw:
-                             pl._pixmap(res, e, cs[k], res.single_wcs))
+                             pl.chip_pixmap(res, e, cs[k], res.single_wcs))
         sci.append(prod.sci)
         wht.append(prod.wht)
     return sci, wht

@@ -1,4 +1,4 @@
-"""Project furniture: licence, version, typing marker, citation."""
+"""Project furniture: licence, version, typing marker, citation, packages listed."""
 
 from __future__ import annotations
 
@@ -43,3 +43,19 @@ def test_widgets_without_the_extra_say_how_to_install_it():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=120).stdout
     assert "pip install 'drizzlekit[widgets]'" in out and "bqplot" in out
+
+
+# pyproject.toml lists the packages explicitly: a package directory missing there is
+# silently absent from a wheel (the editable install the tests run on has it anyway)
+def _package_dirs(top: str, name: str) -> set[str]:
+    base = ROOT / top
+    return {".".join((name, *init.parent.relative_to(base).parts))
+            for init in base.rglob("__init__.py") if "__pycache__" not in init.parts}
+
+
+def test_every_package_directory_is_listed():
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    found = _package_dirs("drizzlekit", "drizzlekit") | _package_dirs("widgets",
+                                                                       "drizzlekit.widgets")
+    missing = found - set(setuptools["packages"])
+    assert not missing, f"add {sorted(missing)} to [tool.setuptools] packages"

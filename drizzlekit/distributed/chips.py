@@ -11,7 +11,10 @@ step runs one task per batch on the batch's worker:
   statistic (a float comes back); the client takes the small per-exposure /
   global minimum. The ``match`` methods compare chips with each other and
   stay in the client;
-* the **single drizzle** (step 4): the batch's footprints come back;
+* the **single drizzle** (step 4): the batch's footprints come back, and
+  stay on the worker until the median's band tasks (step 5) have cut their
+  rows there (:func:`band_mapper`; the scheduler moves them between workers,
+  not through the client);
 * the **blot** (step 6): the median is broadcast once; the blots stay on
   the worker for
 * **driz_cr** (step 7), submitted together with the blots: each task gets
@@ -32,7 +35,7 @@ import numpy as np
 
 from ..io.bits import combine_masks
 from .wcs import pack_wcs
-from .worker import ChipJob, cached_wcs, digest, logged, placer, replay
+from .worker import ChipJob, cached_wcs, digest, logged, placer, replay, tune_malloc
 
 __all__ = ["chip_jobs", "packed", "batches", "static_masks_on_client", "sky_on_client",
            "drizzle_separate_tasks", "band_mapper", "blot_on_client", "driz_cr_on_client",
@@ -68,7 +71,7 @@ def _chip_packed(res, chip) -> tuple:
     key = ("linear", id(chip.wcs))
     hit = cache.get(key)
     if hit is None or hit[0] is not chip.wcs:
-        p = pack_wcs(pl._chip_wcs(res, chip))
+        p = pack_wcs(pl.chip_wcs(res, chip))
         hit = (chip.wcs, p, digest(p))
         cache[key] = hit
     return hit[1], hit[2]
@@ -102,7 +105,7 @@ def chip_jobs(res, bits_key: str | None = None, extra=None, ivm: bool = False) -
             path = name  # a whole file (not a piece of a split one): read as the client did
         else:
             path = None
-        tmpl = replace(pl._drizzle_input(res, key, e, _without_pixels(chip), None),
+        tmpl = replace(pl.drizzle_input(res, key, e, _without_pixels(chip), None),
                        data=_EMPTY, err=None, wcs=None)
         wcs, wcs_key = _chip_packed(res, chip)
         jobs.append(ChipJob(
@@ -110,8 +113,8 @@ def chip_jobs(res, bits_key: str | None = None, extra=None, ivm: bool = False) -
             arrays=None if path else (chip.sci, chip.err, chip.dq), template=tmpl,
             wcs=wcs, wcs_key=wcs_key, shape=tuple(chip.shape),
             bits=None if bits_key is None else p[bits_key], bits_name=bits_key or "",
-            static=pl._static(res, chip), extra_mask=None if extra is None else extra(key),
-            ivm=pl._read_ivm(res, e, chip) if ivm else None))
+            static=pl.static_mask_of(res, chip), extra_mask=None if extra is None else extra(key),
+            ivm=pl.read_ivm(res, e, chip) if ivm else None))
     return jobs
 
 
@@ -231,7 +234,7 @@ def sky_on_client(res) -> dict:
         stats.extend(values)
     inputs = [SkyInput(data=_EMPTY, exposure=e, exptime=chip.exptime, in_units=chip.in_units,
                        idcscale=chip.idcscale,
-                       wcs=None if chip.idcscale else pl._chip_wcs(res, chip))
+                       wcs=None if chip.idcscale else pl.chip_wcs(res, chip))
               for _, e, chip in res.chips()]
     sky = compute_sky(inputs, skymethod=p["skymethod"], statistics=stats,
                       overlap_step=p["sky_overlap_step"], **kw)
@@ -270,23 +273,64 @@ def drizzle_separate_tasks(res, opt, kw) -> dict:
             _single_batch, list(per_exp.values()), frame, fkey, res.single_shape, step, kw,
             pure=False, **place(b))))
     out = {}
+    kept = {}  # name -> (client's Footprint, batch future, index): the median reads these
     for exps, fut in futures:
         fps, records = fut.result()
         replay(records)
-        fut.release()
-        for e, fp in zip(exps, fps):
+        for i, (e, fp) in enumerate(zip(exps, fps)):
             if opt.scratch.on_disk:
                 fp.sci = opt.scratch.keep(fp.sci, f"single{e}_sci")
                 fp.wht = opt.scratch.keep(fp.wht, f"single{e}_wht")
             out[res.names[e]] = fp
+            kept[res.names[e]] = (fp, fut, i)
+    release_singles(opt)
+    opt.pending["singles"] = kept
+    opt.scratch.on_close(lambda: release_singles(opt))
     return {name: out[name] for name in res.names if name in out}
 
 
+def release_singles(opt) -> None:
+    """Let the workers drop the single drizzles kept for the median."""
+    kept = opt.pending.pop("singles", None) or {}
+    for fut in {id(f): f for _, f, _ in kept.values()}.values():
+        fut.release()
+
+
 # -- step 5 ------------------------------------------------------------------------------
-def band_mapper(client):
-    """``band_map`` for :func:`drizzlekit.tiles.median_bands` on a client."""
+def _cut_on_worker(batch, i: int, r0: int, r1: int):
+    """Rows ``r0:r1`` of footprint ``i`` of a step-4 batch result (on the worker)."""
+    return batch[0][i].cut_rows(r0, r1)
+
+
+def _band_task(func, band, cuts):
+    """``func(band, cuts)`` with the remote cuts ``(batch, i, r0, r1)`` made here."""
+    tune_malloc()
+    return func(band, [c if not isinstance(c, tuple) else _cut_on_worker(*c) for c in cuts])
+
+
+def band_mapper(client, remote=None):
+    """``band_map`` for :func:`drizzlekit.tiles.median_bands` on a client.
+
+    ``remote[j]``: ``(footprint, batch future, index)`` when footprint ``j`` is
+    still on the worker that made it (step 4); a band task then gets the
+    future and cuts the rows there (the scheduler moves batches between
+    workers, not through the client). Other footprints' rows are shipped.
+    """
     def run(func, bands, cuts):
-        futures = client.map(func, bands, cuts, pure=False)
+        args = []
+        for band_cuts in cuts:
+            row = []
+            for j, c in enumerate(band_cuts):
+                hit = None if remote is None else remote[j]
+                if hit is not None and c.sci.size:
+                    row.append((hit[1], hit[2], c.y0, c.y1))
+                else:
+                    row.append(c)
+            args.append(row)
+        import uuid
+
+        futures = [client.submit(_band_task, func, b, row, key=f"combine_band-{uuid.uuid4().hex}")
+                   for b, row in zip(bands, args)]
         return client.gather(futures)
 
     return run
@@ -297,6 +341,7 @@ def _blot_batch(jobs, median, frame_packed, frame_key, stepsize, kws):
     """The blots of a batch's chips (``kws``: each chip's ``blot_chip`` keywords)."""
     from ..steps.blot_step import blot_chip
 
+    tune_malloc()
     frame = cached_wcs(frame_packed, frame_key)
     return [blot_chip(median, frame, None, tuple(job.shape),
                       pixmap=job.pixmap(frame_packed, frame_key, stepsize), **kw)

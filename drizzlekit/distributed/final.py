@@ -106,11 +106,11 @@ def _boxes_from_footprints(res, kernel: str, pixfrac: float) -> list | None:
     margin is unknown or there are no footprints.
     """
     from ..footprint import SingleFrames, drop_margin
-    from ..pipeline import _same_frame
+    from ..pipeline import same_frame
     from ..steps.drizzle_steps import output_pscale
 
     if not isinstance(res.single_sci, SingleFrames) or \
-            not _same_frame(res.single_wcs, res.output_wcs):
+            not same_frame(res.single_wcs, res.output_wcs):
         return None
     p = res.params
     ps = output_pscale(res.output_wcs)

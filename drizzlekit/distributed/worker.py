@@ -34,7 +34,7 @@ import numpy as np
 from .wcs import unpack_wcs
 
 __all__ = ["WorkerCache", "CACHE", "ChipJob", "read_chip", "cached_wcs", "digest", "logged",
-           "replay", "placer"]
+           "replay", "placer", "tune_malloc"]
 
 log = logging.getLogger("drizzlekit.distributed")
 
@@ -175,7 +175,7 @@ class ChipJob:
                        wcs=cached_wcs(self.wcs, self.wcs_key))
 
     def pixmap(self, frame_packed, frame_key: str, stepsize) -> np.ndarray:
-        """The chip -> frame map, exactly as :func:`drizzlekit.pipeline._pixmap` makes it
+        """The chip -> frame map, exactly as :func:`drizzlekit.pipeline.chip_pixmap` makes it
         (kept in the worker's cache between the tasks of a run)."""
         from ..pixmap import calc_pixmap
         from ..pixmap_store import PixmapStore
@@ -205,9 +205,43 @@ class _Capture(logging.Handler):
             self.records.append((record.levelno, record.getMessage()))
 
 
+_MALLOC_TUNED = False
+
+
+def tune_malloc() -> None:
+    """Undo, once per worker process, the cost of Dask's ``MALLOC_TRIM_THRESHOLD_``.
+
+    Dask starts its workers with ``MALLOC_TRIM_THRESHOLD_=65536`` (so that freed
+    memory goes back to the system), which also turns off glibc's adaptive
+    ``mmap`` threshold: every array above 128 KiB is then a fresh ``mmap`` whose
+    pages are faulted in and zeroed again. The median bands and tiles allocate
+    many such arrays; measured, a median took 1.8x the CPU time of the same call
+    without the variable. With the variable set, this sets the ``mmap`` threshold
+    to 32 MiB and the trim threshold to 64 MiB (freed memory above that still goes
+    back). Nothing happens without the variable, off Linux/glibc, or with
+    ``DRIZZLEKIT_WORKER_MALLOC=keep``.
+    """
+    global _MALLOC_TUNED
+    if _MALLOC_TUNED:
+        return
+    _MALLOC_TUNED = True
+    if "MALLOC_TRIM_THRESHOLD_" not in os.environ or \
+            os.environ.get("DRIZZLEKIT_WORKER_MALLOC", "").strip().lower() == "keep":
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(-3, 32 * 2 ** 20)  # M_MMAP_THRESHOLD
+        libc.mallopt(-1, 64 * 2 ** 20)  # M_TRIM_THRESHOLD
+    except Exception:  # pragma: no cover - not glibc
+        log.debug("mallopt unavailable", exc_info=True)
+
+
 def logged(func, *args, **kw):
     """``(func(*args, **kw), records)``: the result and the warnings it logged or raised
     (Python warnings), for :func:`replay` in the client."""
+    tune_malloc()
     logger = logging.getLogger("drizzlekit")
     handler = _Capture()
     logger.addHandler(handler)

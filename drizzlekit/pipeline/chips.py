@@ -1,0 +1,141 @@
+"""Per-chip helpers shared by the steps (and by :mod:`drizzlekit.mosaic` and
+:mod:`drizzlekit.distributed`): a chip's WCS, masks, pixel map, drizzle input, IVM."""
+
+from __future__ import annotations
+
+import numpy as np
+from astropy.io import fits
+from astropy.wcs import WCS
+
+from ..exceptions import InputError, InputFileError
+from ..io.bits import dq_to_mask
+from ..io.fits_input import Chip
+from ..memory import pixmap_cache_bytes
+from ..pixmap_store import PixmapStore
+from .result import AstrodrizzleResult, ChipKey
+
+#: Pixel maps are kept between steps (drizzle separate, blot, final drizzle) while
+#: their total size stays below this (bytes; 8 bytes per chip pixel, see
+#: :mod:`drizzlekit.pixmap_store`).
+PIXMAP_CACHE_BYTES = 512 * 2 ** 20
+
+
+def chip_wcs(res: AstrodrizzleResult, chip: Chip) -> WCS:
+    """The chip's WCS as the steps use it (without distortion when ``coeffs=False``)."""
+    from ..io.checks import linear_wcs  # coeffs=False: the WCS without its distortion
+
+    return chip.wcs if res.params["coeffs"] else linear_wcs(chip.wcs)
+
+
+def chip_signature(chip: Chip) -> tuple:
+    """``(extver, (ny, nx))``: chips with the same signature share a static mask."""
+    return (chip.extver, chip.shape)
+
+
+def static_mask_of(res: AstrodrizzleResult, chip: Chip) -> np.ndarray | None:
+    """The static mask of the chip (``True`` = good), or None before step 2."""
+    return res.static_masks.get(chip_signature(chip))
+
+
+def dq_mask(chip: Chip, bits, name: str) -> np.ndarray | None:
+    """Good-pixel mask from the chip's DQ and the ``bits`` parameter ``name`` (None: all)."""
+    if chip.dq is None or bits is None:
+        return None
+    return dq_to_mask(chip.dq, bits, name)
+
+
+def with_progress(res: AstrodrizzleResult, items, desc: str):
+    """``items``, with a progress bar labelled ``desc`` when the run shows them."""
+    from ..progress import progress_bar
+
+    return progress_bar(items, res.progress, desc)
+
+
+def same_frame(a: WCS, b: WCS) -> bool:
+    """Whether two output WCSs describe the same pixel grid."""
+    if a is b:
+        return True
+    return (a.pixel_shape == b.pixel_shape and np.allclose(a.wcs.crval, b.wcs.crval, 0, 1e-12)
+            and np.allclose(a.wcs.crpix, b.wcs.crpix, 0, 1e-9)
+            and np.allclose(a.pixel_scale_matrix, b.pixel_scale_matrix, 1e-12, 0)
+            and list(a.wcs.ctype) == list(b.wcs.ctype))
+
+
+def chip_pixmap(res: AstrodrizzleResult, e: int, chip: Chip, frame: WCS) -> np.ndarray:
+    """Chip -> frame pixel map, kept (compactly) while the cache has room."""
+    from ..pixmap import calc_pixmap
+
+    tag = "single" if same_frame(frame, res.single_wcs) else "final"
+    key = (e, chip.extver, tag)
+    if key in res._pixmaps:
+        return res._pixmaps[key].decode()
+    step = res.params["stepsize"] or None
+    pm = calc_pixmap(chip_wcs(res, chip), frame, shape=chip.shape, stepsize=step)
+    if not np.isfinite(pm).all():
+        return pm
+    # always the stored numbers (cached or not), so a Dask worker that computes the
+    # map itself (drizzlekit.distributed) drizzles exactly the same positions
+    store = PixmapStore(pm)
+    if res._pixmap_bytes + store.nbytes <= pixmap_cache_bytes(res.params.get("memory_limit")):
+        res._pixmaps[key] = store
+        res._pixmap_bytes += store.nbytes
+    return store.decode()  # the same numbers in every step
+
+
+def require_intermediate(res: AstrodrizzleResult, what: str, step: str, first: str) -> None:
+    """Raise InputError when ``what`` (singles, median, blots) is missing for ``step``."""
+    missing = {"singles": not res.single_sci, "median": res.median is None,
+               "blots": not res.blots}[what]
+    if missing:
+        raise InputError(f"step '{step}' needs the {what}: call {first}(result) first")
+
+
+def drizzle_input(res: AstrodrizzleResult, key: ChipKey, e: int, chip: Chip, mask,
+                  ivm=None):
+    """The :class:`drizzlekit.steps.drizzle_steps.DrizzleInput` of one chip."""
+    from ..steps.drizzle_steps import DrizzleInput
+
+    cf = chip.conversion_factor
+    sky = res.sky.get(key, 0.0)
+    return DrizzleInput(
+        data=chip.sci, wcs=chip_wcs(res, chip), exptime=chip.exptime,
+        in_units=chip.in_units, eff_gain=chip.eff_gain, sky=res.computed_sky.get(key),
+        mask=mask, err=chip.err, ivm=ivm, pscale=chip.idcscale, rdnoise=chip.rdnoise,
+        sky_electrons=float(sky) * cf, dark=float(chip.header.get(
+            "MEANDARK", res.exposures[e].primary_header.get("MEANDARK", 0.0)) or 0.0),
+        name=f"{res.names[e]}[SCI,{chip.extver}]")
+
+
+def read_ivm(res: AstrodrizzleResult, e: int, chip: Chip) -> np.ndarray | None:
+    """IVM array of a chip from the @file's IVM column (None = automatic IVM)."""
+    path = res.ivm_files[e] if e < len(res.ivm_files) else None
+    if not path:
+        return None
+    try:
+        with fits.open(path, memmap=False) as hdul:
+            hdu = None
+            for h in hdul:
+                if str(h.header.get("EXTNAME", "")).strip().upper() == "IVM" and \
+                        int(h.header.get("EXTVER", 1) or 1) == chip.extver:
+                    hdu = h
+                    break
+            if hdu is None and len(hdul) == 1 and chip.extver == 1:
+                hdu = hdul[0]
+            if hdu is None or hdu.data is None:
+                raise InputFileError(f"{path}: no IVM,{chip.extver} extension")
+            ivm = np.array(hdu.data, dtype=np.float32)
+    except InputFileError:
+        raise
+    except Exception as exc:
+        raise InputFileError(f"{path}: cannot read the IVM file ({exc})") from exc
+    if ivm.shape != chip.shape:
+        raise InputFileError(f"{path}: IVM,{chip.extver} shape {ivm.shape} differs from "
+                             f"{res.names[e]}[SCI,{chip.extver}] shape {chip.shape}")
+    return ivm
+
+
+def final_err_arguments(res: AstrodrizzleResult) -> dict:
+    """``{'variance': True}`` for ``final_err=True`` (ERR product), else ``{}``."""
+    if not res.params.get("final_err"):
+        return {}
+    return {"variance": True}  # with a Dask client too: the tiles carry the variance
