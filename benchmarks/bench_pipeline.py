@@ -18,8 +18,13 @@ Usage::
     python benchmarks/bench_pipeline.py                       # 4 x 2 x 2048 x 4096
     python benchmarks/bench_pipeline.py --shape 256 512       # quick smoke run
     python benchmarks/bench_pipeline.py --datadir /tmp/bench  # keep/reuse the inputs
+    python benchmarks/bench_pipeline.py --drizzlepac          # + peak memory vs drizzlepac
 
 Targets (issue 3): under 30 s end to end and under 3 GB on the reference machine.
+``--drizzlepac`` (issue 12: in-process peak no more than drizzlepac's) also runs
+drizzlekit with ``in_memory=False`` and drizzlepac 3.11.0 (``.venv-peers``, one core,
+``in_memory=False``, its default) on copies of the same files given the ACS/WFC header
+keywords drizzlepac needs (``tests/peer/acs_headers.py``), and prints both peaks.
 """
 
 from __future__ import annotations
@@ -59,7 +64,8 @@ def simulate(datadir: Path, shape, n_exposures: int, n_chips: int, seed: int = 0
     return list(sim.filenames)
 
 
-def run_pipeline(files: list[str], outdir: str, use_tracemalloc: bool = True) -> dict:
+def run_pipeline(files: list[str], outdir: str, use_tracemalloc: bool = True,
+                 in_memory: bool = True) -> dict:
     """Run the pipeline once (after a tiny warm-up) and measure it (child process)."""
     import tracemalloc
 
@@ -77,7 +83,7 @@ def run_pipeline(files: list[str], outdir: str, use_tracemalloc: bool = True) ->
         tracemalloc.start()
     t0 = time.perf_counter()
     res = astrodrizzle(files, output=os.path.join(outdir, "bench"), build=True,
-                       in_memory=True, runfile="", progress=False)
+                       in_memory=in_memory, runfile="", progress=False)
     total = time.perf_counter() - t0
     peak = tracemalloc.get_traced_memory()[1] if use_tracemalloc else None
     if use_tracemalloc:
@@ -109,6 +115,40 @@ def _report(r: dict, shape, n_exposures: int, n_chips: int) -> str:
     return "\n".join(lines)
 
 
+def _versus_drizzlepac(files: list[str], tmp: Path, cmd: list[str]) -> str:
+    """Peak RSS of drizzlekit (``in_memory=False``) and drizzlepac on the same pixels."""
+    import shutil
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from bench_scale import drizzlepac_peak
+
+    gb = 1024 ** 3
+    proc = subprocess.run(cmd + ["--on-disk", "--no-tracemalloc"], capture_output=True,
+                          text=True)
+    line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("BENCH-RESULT "))
+    ours = json.loads(line[len("BENCH-RESULT "):])
+    work = tmp / "drizzlepac"
+    work.mkdir()
+    names = []
+    for f in files:
+        shutil.copy(f, work / Path(f).name)
+        names.append(Path(f).name)
+    root = Path(__file__).resolve().parents[1]
+    exe = root / ".venv-peers" / "bin" / "python"
+    if not exe.exists():
+        return "  drizzlepac: peer environment missing (bash tests/peer/make_peer_venv.sh)"
+    subprocess.run([str(exe), str(root / "tests" / "peer" / "acs_headers.py"), *names],
+                   cwd=work, check=True)
+    t0 = time.perf_counter()
+    peak = drizzlepac_peak(work, names, output="dp")
+    wall = time.perf_counter() - t0
+    if peak is None:
+        return "  drizzlepac: run failed (see above)"
+    return (f"  in_memory=False, peak resident memory: drizzlekit {ours['maxrss_bytes'] / gb:.2f}"
+            f" GB ({ours['total_s']:.1f} s), drizzlepac 3.11.0 {peak / gb:.2f} GB "
+            f"({wall:.1f} s, one core) -> ratio {ours['maxrss_bytes'] / peak:.2f}")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shape", nargs=2, type=int, default=(2048, 4096),
@@ -120,13 +160,17 @@ def main(argv=None) -> int:
     parser.add_argument("--no-tracemalloc", action="store_true",
                         help="do not trace allocations (slightly faster)")
     parser.add_argument("--json", default=None, help="also write the numbers as JSON here")
+    parser.add_argument("--drizzlepac", action="store_true",
+                        help="also compare peak memory with drizzlepac 3.11.0 (in_memory=False)")
+    parser.add_argument("--on-disk", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--child", nargs=2, metavar=("FILELIST", "OUTDIR"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.child:  # the measured run, in its own process
         files = Path(args.child[0]).read_text().split()
-        result = run_pipeline(files, args.child[1], not args.no_tracemalloc)
+        result = run_pipeline(files, args.child[1], not args.no_tracemalloc,
+                              in_memory=not args.on_disk)
         sys.stdout.write("BENCH-RESULT " + json.dumps(result) + "\n")
         return 0
 
@@ -149,7 +193,11 @@ def main(argv=None) -> int:
             return proc.returncode
         line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("BENCH-RESULT "))
         result = json.loads(line[len("BENCH-RESULT "):])
+        if args.drizzlepac:
+            peer = _versus_drizzlepac(files, Path(tmp), cmd)
     sys.stdout.write(_report(result, args.shape, args.n_exposures, args.n_chips) + "\n")
+    if args.drizzlepac:
+        sys.stdout.write(peer + "\n")
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2))
     return 0

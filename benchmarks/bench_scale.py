@@ -38,7 +38,7 @@ import tempfile
 import time
 from pathlib import Path
 
-__all__ = ["mosaic_offsets", "simulate", "main"]
+__all__ = ["mosaic_offsets", "simulate", "drizzlepac_peak", "main"]
 
 
 def mosaic_offsets(n: int, size: int, overlap: float = 0.3):
@@ -182,19 +182,17 @@ print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024)
 """
 
 
-def _drizzlepac_hrc(workdir: Path) -> int | None:
-    """Peak RSS (bytes) of drizzlepac's AstroDrizzle on the two F606W HRC frames, or None
-    when the peer environment (``tests/peer/make_peer_venv.sh``) is missing."""
+def drizzlepac_peak(workdir: Path, names: list[str], output: str = "dp",
+                    params: dict | None = None) -> int | None:
+    """Peak RSS (bytes) of drizzlepac 3.11.0's AstroDrizzle on the FLT files ``names`` in
+    ``workdir`` (copies: drizzlepac edits them; ``in_memory=False``, one core), or None when
+    the peer environment (``tests/peer/make_peer_venv.sh``) is missing or the run fails."""
     root = Path(__file__).resolve().parents[1]
     exe = root / ".venv-peers" / "bin" / "python"
     if not exe.exists():
         return None
-    from drizzlekit.datasets import load_hst_47tuc
-
-    names = ["j8bt06nyq", "j8bt06o6q"]
-    load_hst_47tuc(outdir=workdir, rootnames=names)
-    cmd = [str(exe), str(root / "tests" / "peer" / "run_drizzlepac.py"), str(workdir), "f606w",
-           "{}"] + [f"{r}_flt.fits" for r in names]
+    cmd = [str(exe), str(root / "tests" / "peer" / "run_drizzlepac.py"), str(workdir), output,
+           json.dumps(params or {})] + list(names)
     proc = subprocess.run([sys.executable, "-c", _PEAK] + cmd, capture_output=True, text=True,
                           env={**os.environ, "PYTHONWARNINGS": "ignore"})
     lines = proc.stdout.strip().splitlines()
@@ -202,6 +200,15 @@ def _drizzlepac_hrc(workdir: Path) -> int | None:
         print("drizzlepac run failed:", proc.stdout[-1500:], proc.stderr[-1500:])
         return None
     return int(lines[-1])
+
+
+def _drizzlepac_hrc(workdir: Path) -> int | None:
+    """:func:`drizzlepac_peak` on the two F606W HRC frames of 47 Tuc."""
+    from drizzlekit.datasets import load_hst_47tuc
+
+    names = ["j8bt06nyq", "j8bt06o6q"]
+    load_hst_47tuc(outdir=workdir, rootnames=names)
+    return drizzlepac_peak(workdir, [f"{r}_flt.fits" for r in names], output="f606w")
 
 
 def main(argv=None) -> int:
