@@ -40,3 +40,24 @@ def copies_in(directory, filenames):
         shutil.copy(f, dst)
         out.append(str(dst))
     return out
+
+
+def jdaviz_env_program(name: str):
+    """Path of the program ``name`` (``python``, ``jupyter-lab``) of jdaviz's environment:
+    ``.venv-jdaviz`` (``tests/compat/make_jdaviz_venv.sh``) or the folder of
+    ``DRIZZLEKIT_JDAVIZ_PYTHON``. Skips the calling test when it is missing, except under
+    ``CI=true``, where a missing environment is a broken set-up and fails it."""
+    import os
+    from pathlib import Path
+
+    import pytest
+
+    py = os.environ.get("DRIZZLEKIT_JDAVIZ_PYTHON")
+    root = Path(__file__).resolve().parents[1]
+    exe = Path(py).with_name(name) if py else root / ".venv-jdaviz" / "bin" / name
+    if not exe.exists():
+        msg = f"jdaviz environment missing ({exe}): run tests/compat/make_jdaviz_venv.sh"
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(msg)
+        pytest.skip(msg)
+    return exe

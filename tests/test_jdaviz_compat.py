@@ -25,15 +25,12 @@ import pytest
 from astropy.io import fits
 from astropy.wcs import WCS
 
+from tests.helpers import jdaviz_env_program
+
 ROOT = Path(__file__).resolve().parents[1]
 HAVE_JDAVIZ = importlib.util.find_spec("jdaviz") is not None
 NO_JDAVIZ = ("jdaviz is not installed here (it runs in .venv-jdaviz: "
              "tests/compat/make_jdaviz_venv.sh)")
-
-
-def _jdaviz_python() -> Path:
-    exe = os.environ.get("DRIZZLEKIT_JDAVIZ_PYTHON")
-    return Path(exe) if exe else ROOT / ".venv-jdaviz" / "bin" / "python"
 
 
 @pytest.mark.slow
@@ -41,12 +38,7 @@ def test_widget_tests_pass_beside_jdaviz():
     """The widget tests and the Imviz round trip pass in jdaviz's environment (bqplot 0.12)."""
     if HAVE_JDAVIZ:
         pytest.skip("this is the jdaviz environment: its tests run directly")
-    exe = _jdaviz_python()
-    if not exe.exists():
-        msg = f"jdaviz environment missing ({exe}): run tests/compat/make_jdaviz_venv.sh"
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(msg)
-        pytest.skip(msg)
+    exe = jdaviz_env_program("python")
     files = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "tests").glob("test_widgets_*.py"))
     assert files, "no widget tests found"
     me = str(Path(__file__).relative_to(ROOT))

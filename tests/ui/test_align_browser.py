@@ -6,8 +6,8 @@ import re
 import time
 
 import pytest
-from uihelpers import (color_fraction, dot_count, grey_std, plot_area_shot, save_shot,
-                       wait_for_plot)
+from uihelpers import (color_fraction, dot_count, drag_slider_past_end, grey_std, plot_area_shot,
+                       save_shot, wait_for_plot)
 
 pytestmark = pytest.mark.browser
 
@@ -48,13 +48,7 @@ def test_align_panel_renders_and_refits(hermetic_page, notebook_url):
 
     # drag the sigma slider to its right end: nothing is clipped any more
     status0 = page.locator(".dk-status").inner_text()
-    handle = page.locator(".dk-param-sigma .noUi-handle").first
-    handle.scroll_into_view_if_needed()
-    track = page.locator(".dk-param-sigma .noUi-target").first.bounding_box()
-    hb = handle.bounding_box()
-    page.mouse.move(hb["x"] + hb["width"] / 2, hb["y"] + hb["height"] / 2)
-    page.mouse.down()
-    page.mouse.move(track["x"] + track["width"] + 20, hb["y"] + hb["height"] / 2, steps=8)
+    drag_slider_past_end(page, "sigma", steps=8)
     t0 = time.perf_counter()
     page.mouse.up()
     page.wait_for_function("s => document.querySelector('.dk-status').innerText !== s",

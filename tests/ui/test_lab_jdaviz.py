@@ -11,18 +11,17 @@ environment (a failure under ``CI=true``).
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 
 import pytest
 import uihelpers
 from uihelpers import (LabSession, assert_figures_visible, assert_no_horizontal_scroll,
                        assert_not_blank, save_shot)
 
+from tests.helpers import jdaviz_env_program
+
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[2]
 
 #: ipypopout (a jdaviz dependency) logs this with console.error when solara is installed;
 #: it is a notice, not a failure
@@ -63,21 +62,10 @@ print(f"bqplot={bqplot.__version__} jdaviz={jdaviz.__version__} "
 ]
 
 
-def _jdaviz_lab_exe() -> Path:
-    py = os.environ.get("DRIZZLEKIT_JDAVIZ_PYTHON")
-    return (Path(py).with_name("jupyter-lab") if py
-            else ROOT / ".venv-jdaviz" / "bin" / "jupyter-lab")
-
-
 @pytest.fixture(scope="module")
 def jdaviz_lab(tmp_path_factory):
     """JupyterLab served from the jdaviz environment (its kernel and extensions)."""
-    exe = _jdaviz_lab_exe()
-    if not exe.exists():
-        msg = f"jdaviz environment missing ({exe}): run tests/compat/make_jdaviz_venv.sh"
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(msg)
-        pytest.skip(msg)
+    exe = jdaviz_env_program("jupyter-lab")
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(uihelpers, "jupyter_lab_exe", lambda: str(exe))
         try:

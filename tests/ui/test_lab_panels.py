@@ -17,8 +17,8 @@ import time
 
 import pytest
 from uihelpers import (assert_figures_visible, assert_no_horizontal_scroll, assert_not_blank,
-                       color_fraction, route_loopback_only, save_shot, time_until_changed,
-                       wait_for_plot)
+                       color_fraction, drag_slider_past_end, route_loopback_only, save_shot,
+                       time_until_changed, wait_for_plot)
 
 pytestmark = pytest.mark.browser
 
@@ -90,13 +90,7 @@ def test_align_panel_in_lab(lab):
     # (red) points leave the dx-vs-x plot. The plot and the slider do not fit on one screen:
     # drag, then watch the plot's pixels (WebGL points) until no red is left. Round trips
     # are measured by benchmarks/bench_ui_latency.py; this one is only printed.
-    handle = page.locator(".dk-param-sigma .noUi-handle").first
-    handle.scroll_into_view_if_needed()
-    track = page.locator(".dk-param-sigma .noUi-target").first.bounding_box()
-    hb = handle.bounding_box()
-    page.mouse.move(hb["x"] + hb["width"] / 2, hb["y"] + hb["height"] / 2)
-    page.mouse.down()
-    page.mouse.move(track["x"] + track["width"] + 20, hb["y"] + hb["height"] / 2, steps=6)
+    drag_slider_past_end(page, "sigma", steps=6)
     t0 = time.perf_counter()
     page.mouse.up()                                   # continuous_update=False: one refit
     page.wait_for_function("() => document.querySelector('.dk-status .dk-counts')"

@@ -432,6 +432,20 @@ def assert_not_blank(page, css: str, threshold: float = 10.0) -> float:
     return std
 
 
+def drag_slider_past_end(page, param: str, steps: int = 8) -> None:
+    """Press the handle of the parameter slider ``param`` and drag it past the track's right
+    end; the mouse stays pressed (the caller releases it: ``page.mouse.up()``), so the
+    round trip can be timed from the release."""
+    handle = page.locator(f".dk-param-{param} .noUi-handle").first
+    handle.scroll_into_view_if_needed()
+    track = page.locator(f".dk-param-{param} .noUi-target").first.bounding_box()
+    hb = handle.bounding_box()
+    y = hb["y"] + hb["height"] / 2
+    page.mouse.move(hb["x"] + hb["width"] / 2, y)
+    page.mouse.down()
+    page.mouse.move(track["x"] + track["width"] + 20, y, steps=steps)
+
+
 def time_until_changed(page, css: str, action, timeout: float = 20.0,
                        poll: float = 0.02) -> float:
     """Seconds from ``action()`` until the plot area of ``css`` looks different (screenshots).
