@@ -59,8 +59,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -72,7 +70,7 @@ NOTEBOOKS = Path(__file__).parent / "notebooks"
 collect_ignore_glob = ["notebooks/*.ipynb"]
 if str(NOTEBOOKS.parent) not in sys.path:  # uihelpers (shared with benchmarks/)
     sys.path.insert(0, str(NOTEBOOKS.parent))
-from uihelpers import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from uihelpers import CHROMIUM, CHROMIUM_ARGS, wait_for_server  # noqa: E402
 
 try:  # the browser tests need pytest-playwright; without it they are not collected
     import playwright  # noqa: F401
@@ -151,16 +149,10 @@ def voila_server(tmp_path_factory):
              "--Voila.port_retries=0", "--show_tracebacks=True"],
             stdout=logf, stderr=subprocess.STDOUT, env=env, cwd=str(NOTEBOOKS))
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(base + "/voila/tree", timeout=2):
-                break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.terminate()
-                pytest.fail(f"voila did not start; log:\n{log_path.read_text()[-3000:]}")
-            time.sleep(0.25)
+    try:
+        wait_for_server(proc, base + "/voila/tree", log_path, 60, "voila")
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
     yield base
     proc.terminate()
     try:

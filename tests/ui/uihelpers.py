@@ -187,6 +187,22 @@ def jupyter_lab_exe() -> str | None:
     return shutil.which("jupyter-lab")
 
 
+def wait_for_server(proc, url: str, log_path: Path, timeout: float, what: str) -> None:
+    """Poll ``url`` until the server answers; stop ``proc`` and raise RuntimeError (with the
+    end of its log) when it exits or ``timeout`` seconds pass first."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.terminate()
+                raise RuntimeError(f"{what} did not start; log:\n"
+                                   + log_path.read_text()[-3000:]) from None
+            time.sleep(0.25)
+
+
 def start_lab_server(base: Path, notebooks: Path = NOTEBOOKS, timeout: float = 90.0,
                      env: dict | None = None) -> LabServer:
     """Start JupyterLab on a free 127.0.0.1 port with its dirs under ``base``.
@@ -223,17 +239,7 @@ def start_lab_server(base: Path, notebooks: Path = NOTEBOOKS, timeout: float = 9
              f"--LabApp.workspaces_dir={work}", "--ServerApp.disable_check_xsrf=True"],
             stdout=logf, stderr=subprocess.STDOUT, env=env, cwd=str(root))
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(url + "/api/status", timeout=2):
-                break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.terminate()
-                raise RuntimeError("jupyter lab did not start; log:\n"
-                                   + log_path.read_text()[-3000:]) from None
-            time.sleep(0.25)
+    wait_for_server(proc, url + "/api/status", log_path, timeout, "jupyter lab")
     return LabServer(url=url, root=root, log=log_path, notebooks=Path(notebooks), proc=proc)
 
 
