@@ -20,11 +20,15 @@ their fixed defaults (256 MiB for the median bands,
 :data:`drizzlekit.tiles.MAX_MEMORY`; 512 MiB for the pixel-map cache,
 :data:`drizzlekit.pipeline.PIXMAP_CACHE_BYTES`).
 
-Not inside the limit: the exposures as read (about 10 bytes per input
-pixel), the blotted images and CR masks (5 bytes per chip pixel), and with
-``in_memory=True`` the single drizzles (8 bytes per output pixel an exposure
-covers; with ``in_memory=False``, drizzlepac's default, they are
-memory-mapped files instead).
+Not inside the limit: with ``in_memory=True`` the exposures as read (about
+10 bytes per input pixel), the blotted images and CR masks (5 bytes per chip
+pixel) and the single drizzles (8 bytes per output pixel an exposure covers).
+With ``in_memory=False`` (drizzlepac's default) the steps read each chip from
+its file when they need it, keeping the chips read last up to 256 MiB
+(:data:`drizzlekit.io.lazy.CLIENT_PIXEL_BYTES`), and the single drizzles,
+pixel maps, blots and CR masks are scratch files whose pages leave resident
+memory after each chip or band (:mod:`drizzlekit.scratch`); the pixel-map
+cache is then on disk and not limited.
 """
 
 from __future__ import annotations
@@ -75,7 +79,8 @@ def pixmap_cache_bytes(memory_limit: float | None) -> int:
 
     A quarter of ``memory_limit``, at most 512 MiB (the default when it is
     None); a pixel map that does not fit is recomputed when a later step
-    needs it (same numbers, more time).
+    needs it (same numbers, more time). With ``in_memory=False`` the cache is
+    in scratch files and this bound does not apply.
     """
     from .pipeline import PIXMAP_CACHE_BYTES
 

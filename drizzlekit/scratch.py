@@ -11,11 +11,20 @@ intermediates in the returned :class:`~drizzlekit.pipeline.AstrodrizzleResult`
 remain usable after the directory is gone. Pages of a memory map are
 file-backed: the operating system writes them out and drops them under
 memory pressure, so intermediates larger than RAM work.
+
+Arrays given to :meth:`Scratch.keep` are written with plain file writes and
+handed back as read-only memory maps, so they take no resident memory until
+read; the pages a step has read are part of the process's resident memory
+until :func:`release_pages` drops them (the data stay in the file and are
+read again on the next access). The steps call it after each chip or band,
+so an ``in_memory=False`` run's resident memory does not grow with its
+intermediates.
 """
 
 from __future__ import annotations
 
 import logging
+import mmap
 import os
 import shutil
 import tempfile
@@ -23,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Scratch"]
+__all__ = ["Scratch", "release_pages"]
 
 log = logging.getLogger(__name__)
 
@@ -75,12 +84,18 @@ class Scratch:
                                          shape=tuple(shape))
 
     def keep(self, arr: np.ndarray, tag: str = "array") -> np.ndarray:
-        """``arr`` itself in memory, or a memory-mapped copy on disk."""
+        """``arr`` itself in memory, or a read-only memory-mapped copy on disk.
+
+        The copy is written with file writes (no pages of it become resident
+        in this process) and mapped read-only: a step that tries to change an
+        intermediate in place gets an error instead of a silent change.
+        """
         if not self.on_disk or arr.size == 0:
             return arr
-        out = self.empty(arr.shape, arr.dtype, tag)
-        out[...] = arr
-        return out
+        name = self.filename(tag)
+        with open(name, "wb") as fh:
+            np.lib.format.write_array(fh, np.ascontiguousarray(arr), allow_pickle=False)
+        return np.load(name, mmap_mode="r")
 
     def on_close(self, func) -> None:
         """Call ``func()`` when the run ends (:meth:`close`), e.g. to release the
@@ -98,3 +113,23 @@ class Scratch:
             shutil.rmtree(self.path, ignore_errors=True)
             log.debug("removed %s", self.path)
             self.path = None
+
+
+def release_pages(*arrays) -> None:
+    """Drop the resident pages of memory-mapped arrays (their data stay in the files).
+
+    Arrays that are not memory maps (or views of one) are left alone, so the
+    steps call this on any intermediate. The next access reads the pages
+    again (from the operating system's file cache when it still holds them).
+    """
+    advice = getattr(mmap, "MADV_DONTNEED", None)
+    if advice is None:  # pragma: no cover - platforms without madvise
+        return
+    for arr in arrays:
+        mm = getattr(arr, "_mmap", None)
+        if mm is None or getattr(mm, "closed", False):
+            continue
+        try:
+            mm.madvise(advice)
+        except (AttributeError, OSError, ValueError):  # pragma: no cover
+            log.debug("could not release the pages of a memory map", exc_info=True)

@@ -160,8 +160,13 @@ def median_bands(footprints: Sequence[Footprint], frame_shape: tuple[int, int], 
     else:
         results = band_map(functools.partial(combine_band, **common), bands,
                            [cut(b) for b in bands])
+    from .scratch import release_pages
+
     for (r0, r1), part in zip(bands, results):
         out[r0:r1] = part
+        # memory-mapped single drizzles and median (in_memory=False): the rows just
+        # read or written leave this process's resident memory (they stay in the files)
+        release_pages(out, *(a for fp in footprints for a in (fp.sci, fp.wht)))
     return out
 
 

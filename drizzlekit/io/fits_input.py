@@ -38,172 +38,44 @@ Units, gain and read noise follow spec §0:
 * ``BUNIT`` is parsed with :mod:`astropy.units` (:func:`drizzlekit.io.checks.parse_bunit`);
   with ``strict=True`` a unit that is not counts, electrons or a rate of them per second
   (``MJy/sr``, ``erg/s/cm2/A`` not spelled ``ergs``) is an error naming the file.
+
+The pieces live in small modules and are importable from here as before:
+:class:`Chip` and :class:`Exposure` in :mod:`drizzlekit.io.exposure_model`, file
+opening and :func:`read_chip_arrays` in :mod:`drizzlekit.io.fits_arrays`, the
+gain/read-noise/exposure-time/unit rules above in :mod:`drizzlekit.io.instrument_params`.
 """
 
 from __future__ import annotations
 
-import logging
 import os
 import warnings
-from dataclasses import dataclass, field
-from typing import Sequence, Union
+from typing import Sequence
 
 import numpy as np
 from astropy.io import fits
 from astropy.wcs import WCS, FITSFixedWarning
 
 from ..exceptions import InputError, InputFileError
+from .exposure_model import Chip, Exposure
+from .fits_arrays import PathLike, _chip_arrays, _open_hst, _sci_hdus, read_chip_arrays
+from .instrument_params import (
+    _AMP_GAIN_KEYS,
+    _AMP_RN_KEYS,
+    _GENERIC_GAIN_KEYS,
+    _GENERIC_RN_KEYS,
+    _NATIVE_UNITS,
+    DEFAULT_GAIN,
+    DEFAULT_RDNOISE,
+    _cte_dir,
+    _header_value,
+    _instr_param,
+    _is_unset,
+    _strict_exptime,
+    _units,
+)
 from .instruments import fixed_gain_rdnoise, unit_factors
 
 __all__ = ["Chip", "Exposure", "read_exposure", "read_chip_arrays", "parse_group"]
-
-log = logging.getLogger(__name__)
-
-PathLike = Union[str, os.PathLike]
-
-#: Default gain (e-/DN) and read noise (e-) when a file carries neither.
-DEFAULT_GAIN = 1.0
-DEFAULT_RDNOISE = 0.0
-
-_AMP_GAIN_KEYS = ("ATODGNA", "ATODGNB", "ATODGNC", "ATODGND")
-_AMP_RN_KEYS = ("READNSEA", "READNSEB", "READNSEC", "READNSED")
-_GENERIC_GAIN_KEYS = ("GAIN", "CCDGAIN", "ATODGAIN", "EGAIN")
-_GENERIC_RN_KEYS = ("RDNOISE", "READNOISE", "READNOIS", "RON")
-
-# instrument, detector -> native units (spec §0 table); others use BUNIT.
-_NATIVE_UNITS = {
-    ("ACS", "WFC"): "ELECTRONS",
-    ("ACS", "HRC"): "ELECTRONS",
-    ("ACS", "SBC"): "ELECTRONS",
-    ("WFC3", "UVIS"): "ELECTRONS",
-    ("WFC3", "IR"): "ELECTRONS/S",
-    ("WFPC2", ""): "COUNTS",
-}
-
-
-@dataclass
-class Chip:
-    """One science chip (``SCI,extver``) of an exposure, fully in memory.
-
-    Attributes
-    ----------
-    filename : str
-        File the chip was read from.
-    extver : int
-        ``EXTVER`` of the ``SCI`` extension (1 for a single-extension file).
-    sci : ndarray, float32, shape (ny, nx)
-        Science data in ``bunit``.
-    err : ndarray, float32, or None
-        ``ERR`` array (same units as ``sci``), ``None`` if the file has none.
-    dq : ndarray, int, or None
-        ``DQ`` flags (``int16``/``uint16`` as stored), ``None`` if absent.
-    wcs : astropy.wcs.WCS
-        Full distorted WCS of the chip (SIP, CPDIS and D2IM when present).
-    header : astropy.io.fits.Header
-        Copy of the SCI header (the primary header for single-extension files).
-    exptime : float
-        Exposure time (s).
-    gain : float
-        Gain (e-/DN).
-    rdnoise : float
-        Read noise (e-).
-    bunit : str
-        Units of ``sci`` (``BUNIT``; ``ELECTRONS/S`` when missing).
-    in_units : {'cps', 'counts'}
-        ``'cps'`` for per-second data.
-    eff_gain : float
-        Factor turning the data into electrons(-like) values.
-    conversion_factor : float
-        Factor turning the data into electrons integrated over the exposure.
-    native_units : str
-        Units of the instrument's calibrated products.
-    idcscale : float
-        Nominal undistorted pixel scale (arcsec/pixel): ``IDCSCALE`` if present,
-        else ``sqrt(|det CD|)`` of the linear WCS.
-    mdrizsky : float or None
-        ``MDRIZSKY`` of the SCI header (sky already measured, in ``bunit``) or ``None``.
-    cte_dir : int
-        CTE readout direction (-1, 0 or +1; spec §2.2).
-    """
-
-    filename: str
-    extver: int
-    sci: np.ndarray
-    err: np.ndarray | None
-    dq: np.ndarray | None
-    wcs: WCS
-    header: fits.Header
-    exptime: float
-    gain: float
-    rdnoise: float
-    bunit: str
-    in_units: str
-    eff_gain: float
-    conversion_factor: float
-    native_units: str
-    idcscale: float
-    mdrizsky: float | None
-    cte_dir: int
-
-    @property
-    def shape(self) -> tuple[int, int]:
-        """Array shape ``(ny, nx)`` in pixels."""
-        return self.sci.shape  # type: ignore[return-value]
-
-    @property
-    def name(self) -> str:
-        """``filename[SCI,extver]``, for messages."""
-        return f"{self.filename}[SCI,{self.extver}]"
-
-
-@dataclass
-class Exposure:
-    """One input file with its selected chips.
-
-    Attributes
-    ----------
-    filename : str
-        Path of the file (or ``'<in-memory>'``).
-    chips : list of Chip
-        The selected chips (``group``), ordered by ``EXTVER``.
-    primary_header : astropy.io.fits.Header
-        Copy of the primary header.
-    exptime : float
-        Exposure time (s).
-    instrument : str
-        ``INSTRUME`` (upper case, ``''`` if missing).
-    detector : str
-        ``DETECTOR`` (or NICMOS ``CAMERA``; ``''`` if missing).
-    """
-
-    filename: str
-    chips: list[Chip]
-    primary_header: fits.Header
-    exptime: float
-    instrument: str
-    detector: str
-    n_sci: int = field(default=0)
-    #: Rootname set when one file holds several exposures (STIS imsets, io/stis.py).
-    root: str | None = field(default=None)
-
-    @property
-    def rootname(self) -> str:
-        """File name without directory, ``.fits[.gz]`` and a known suffix such as
-        ``_flt``; for an in-memory exposure the ``ROOTNAME`` keyword."""
-        from .inputs import rootname  # local import: inputs imports nothing from here
-
-        if self.root:
-            return self.root
-        if self.filename == "<in-memory>":
-            return str(self.primary_header.get("ROOTNAME", "") or "").strip().lower()
-        return rootname(self.filename)
-
-    def __len__(self) -> int:
-        return len(self.chips)
-
-    def __iter__(self):
-        return iter(self.chips)
-
 
 # --------------------------------------------------------------------------- helpers
 
@@ -251,180 +123,6 @@ def parse_group(group, available: Sequence[int], filename: str) -> list[int]:
     return sorted(set(out))
 
 
-def _open(path, filename: str) -> fits.HDUList:
-    if not os.path.exists(path):
-        raise InputFileError(f"{filename}: file not found")
-    if os.path.isdir(path):
-        raise InputFileError(f"{filename}: is a directory, not a FITS file")
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            hdul = fits.open(path, mode="readonly", memmap=False, lazy_load_hdus=False)
-        except Exception as exc:  # astropy raises OSError/ValueError/TypeError for junk
-            raise InputFileError(f"{filename}: cannot be read as FITS ({exc})") from exc
-    for w in caught:
-        text = str(w.message)
-        if "truncated" in text or "corrupted" in text:
-            hdul.close()
-            first = text.strip().splitlines()[0]
-            raise InputFileError(f"{filename}: truncated or corrupt FITS file ({first})")
-        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    if len(hdul) == 0:
-        hdul.close()
-        raise InputFileError(f"{filename}: empty FITS file")
-    return hdul
-
-
-def _open_hst(filename: str) -> fits.HDUList:
-    """:func:`_open`, or a GEIS header file (``.c0h``) read into memory."""
-    from .wfpc2 import is_geis_name, read_geis
-
-    if not is_geis_name(filename):
-        return _open(filename, filename)
-    if not os.path.isfile(filename):
-        raise InputFileError(f"{filename}: file not found")
-    return read_geis(filename)
-
-
-def _hdu_array(hdu, filename: str, what: str) -> np.ndarray | None:
-    """Data of an image HDU as an in-memory array; expands HST constant arrays."""
-    hdr = hdu.header
-    try:
-        data = hdu.data
-    except Exception as exc:
-        raise InputFileError(f"{filename}: {what} data cannot be read ({exc})") from exc
-    if data is None:
-        if "PIXVALUE" in hdr and "NPIX1" in hdr and "NPIX2" in hdr:
-            # HST "constant array": NAXIS=0 with PIXVALUE/NPIX1/NPIX2
-            return np.full((int(hdr["NPIX2"]), int(hdr["NPIX1"])), hdr["PIXVALUE"])
-        return None
-    return np.array(data, copy=True)
-
-
-def _header_value(key: str, *headers: fits.Header):
-    for h in headers:
-        if h is not None and key in h:
-            val = h[key]
-            if val is not None and not isinstance(val, fits.card.Undefined):
-                return val
-    return None
-
-
-def _mean_nonzero(keys: Sequence[str], headers, filename: str, strict: bool) -> float | None:
-    """Mean of the non-zero values of ``keys``; ``None`` if none is found/non-zero."""
-    values = []
-    for k in keys:
-        v = _header_value(k, *headers)
-        if v is None:
-            if strict:
-                raise InputFileError(f"{filename}: keyword {k} not found")
-            continue
-        try:
-            fv = float(v)
-        except (TypeError, ValueError):
-            raise InputFileError(f"{filename}: keyword {k}={v!r} is not a number") from None
-        if fv != 0.0:
-            values.append(fv)
-    if not values:
-        return None
-    return float(np.mean(values))
-
-
-def _value_from_list(value, what: str) -> float:
-    """A user value: a number or a comma list (mean of its non-zero entries)."""
-    if isinstance(value, str):
-        parts = [p for p in value.replace(" ", "").split(",") if p]
-        try:
-            nums = [float(p) for p in parts]
-        except ValueError:
-            raise InputError(f"{what}: {value!r} is not a number or comma list of numbers") from None
-        nz = [n for n in nums if n != 0.0]
-        return float(np.mean(nz)) if nz else 0.0
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise InputError(f"{what}: {value!r} is not a number") from None
-
-
-def _is_unset(v) -> bool:
-    return v is None or (isinstance(v, str) and v.strip().upper() in ("", "NONE", "INDEF"))
-
-
-def _instr_param(value, keyword, default_keys, fallback_keys, headers, filename, what,
-                 default, fixed=None):
-    """Resolve gain / rdnoise / exptime from a user value, a keyword or defaults."""
-    if not _is_unset(value) and not _is_unset(keyword):
-        raise InputError(
-            f"{what}: give either a value or a header keyword, not both "
-            f"(got {value!r} and {keyword!r})"
-        )
-    if not _is_unset(value):
-        return _value_from_list(value, what)
-    if not _is_unset(keyword):
-        keys = [k.strip().upper() for k in str(keyword).split(",") if k.strip()]
-        v = _mean_nonzero(keys, headers, filename, strict=True)
-        return 0.0 if v is None else v
-    if fixed is not None:
-        return fixed
-    v = _mean_nonzero(default_keys, headers, filename, strict=False)
-    if v is None and fallback_keys:
-        v = _mean_nonzero(fallback_keys, headers, filename, strict=False)
-    if v is None:
-        if default is None:  # the caller decides (read_exposure(strict=True))
-            return None
-        log.warning("%s: no %s in the headers; using the default %s", filename, what, default)
-        return default
-    return v
-
-
-def _units(bunit_raw, gain: float, exptime: float, filename: str = "",
-           strict: bool = False) -> tuple[str, str, float, float]:
-    """(bunit, in_units, eff_gain, conversion_factor) from BUNIT (spec §0).
-
-    ``BUNIT`` is parsed with astropy.units (:func:`drizzlekit.io.checks.parse_bunit`);
-    with ``strict`` a unit that is not counts, electrons or a rate of them is an
-    :class:`~drizzlekit.exceptions.InputFileError` naming ``filename``.
-    """
-    from .checks import parse_bunit
-
-    if bunit_raw is None or not str(bunit_raw).strip() or "ergs" in str(bunit_raw).lower():
-        bunit = "ELECTRONS/S"  # drizzlepac's rule for a missing or flux-calibrated BUNIT
-    else:
-        bunit = str(bunit_raw).strip()
-    in_units, electrons = parse_bunit(bunit, filename, strict=strict)
-    eff_gain = 1.0 if electrons else gain
-    cf = eff_gain * (exptime if in_units == "cps" else 1.0)
-    return bunit, in_units, eff_gain, cf
-
-
-def _strict_exptime(value, given, expkeyword, headers, filename: str) -> float:
-    """The resolved exposure time, or an error naming the file and keyword."""
-    from .checks import check_exptime
-
-    if not _is_unset(given):
-        return check_exptime(value, filename, "exptime (the parameter)")
-    key = "EXPTIME" if _is_unset(expkeyword) else str(expkeyword).strip().upper()
-    raw = _header_value(key.split(",")[0].strip(), *headers)
-    return check_exptime(value, filename, key, raw)
-
-
-def _cte_dir(instrument: str, detector: str, extver: int, primary: fits.Header) -> int:
-    from .instruments import cte_direction  # STIS, WFPC2 (drizzlepac's classes)
-
-    hst = cte_direction(instrument, detector)
-    if hst is not None:
-        return hst
-    if (instrument, detector) in (("ACS", "WFC"), ("WFC3", "UVIS")):
-        return -1 if extver == 1 else 1
-    if (instrument, detector) == ("ACS", "HRC"):
-        amp = str(primary.get("CCDAMP", "")).strip().upper()
-        if amp in ("A", "B"):
-            return 1
-        if amp in ("C", "D"):
-            return -1
-    return 0
-
-
 def _make_wcs(header: fits.Header, hdul: fits.HDUList, filename: str, what: str) -> WCS:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FITSFixedWarning)
@@ -448,10 +146,6 @@ def _idcscale(header: fits.Header, primary: fits.Header, w: WCS) -> float:
             pass
     m = w.celestial.pixel_scale_matrix
     return float(np.sqrt(abs(np.linalg.det(m))) * 3600.0)
-
-
-def _extver(hdu) -> int:
-    return int(hdu.header.get("EXTVER", 1) or 1)
 
 
 # --------------------------------------------------------------------------- reader
@@ -524,95 +218,6 @@ def read_exposure(
     finally:
         if close:
             hdul.close()
-
-
-def _sci_hdus(hdul, filename: str) -> tuple[dict, bool]:
-    """``{extver: SCI hdu}`` of a file, and whether it is a single-image file."""
-    sci_hdus = {}
-    for hdu in hdul[1:]:
-        if isinstance(hdu, (fits.ImageHDU, fits.CompImageHDU)) and \
-                str(hdu.header.get("EXTNAME", "")).strip().upper() == "SCI":
-            ev = _extver(hdu)
-            if ev in sci_hdus:
-                raise InputFileError(f"{filename}: more than one SCI extension with EXTVER={ev}")
-            sci_hdus[ev] = hdu
-    if sci_hdus:
-        return sci_hdus, False
-    if hdul[0].header.get("NAXIS", 0) == 2 and hdul[0].data is not None:
-        return {1: hdul[0]}, True
-    raise InputFileError(f"{filename}: no SCI extension (and no 2-D image in the primary HDU)")
-
-
-def _chip_arrays(hdul, hdu, ev: int, single: bool, filename: str, what: str):
-    """``(sci float32, err float32 or None, dq int or None)`` of one chip, checked."""
-    def find(extname):
-        if single:
-            return None
-        for h in hdul[1:]:
-            name = str(h.header.get("EXTNAME", "")).strip().upper()
-            if name == extname and _extver(h) == ev:
-                return h
-        return None
-
-    sci = _hdu_array(hdu, filename, what)
-    if sci is None or sci.ndim != 2 or sci.size == 0:
-        nd = ("no data" if sci is None else f"{sci.ndim}-D data" if sci.ndim != 2
-              else f"an empty array of shape {sci.shape}")
-        raise InputFileError(f"{filename}: {what} must hold a 2-D image, found {nd}")
-    sci = sci.astype(np.float32, copy=False)
-    err = _companion_array(find("ERR"), "ERR", filename, ev, sci.shape)
-    if err is not None:
-        err = err.astype(np.float32, copy=False)
-    dq = _companion_array(find("DQ"), "DQ", filename, ev, sci.shape)
-    if dq is not None and dq.dtype.kind not in "iu":
-        if dq.dtype.kind == "f" and np.all(np.isfinite(dq)) and np.all(dq == np.round(dq)):
-            dq = dq.astype(np.int32)
-        else:
-            raise InputFileError(f"{filename}: DQ,{ev} is not an integer array")
-    return sci, err, dq
-
-
-def _companion_array(hdu, extname: str, filename: str, ev, shape) -> np.ndarray | None:
-    """The ERR or DQ array beside SCI,``ev`` (None without one); its shape must match."""
-    if hdu is None:
-        return None
-    arr = _hdu_array(hdu, filename, f"{extname},{ev}")
-    if arr is not None and arr.shape != shape:
-        raise InputFileError(f"{filename}: {extname},{ev} shape {arr.shape} differs from "
-                             f"SCI,{ev} shape {shape}")
-    return arr
-
-
-def read_chip_arrays(path: PathLike, extver: int):
-    """The pixels of one chip, exactly as :func:`read_exposure` reads them.
-
-    Parameters
-    ----------
-    path : str or path-like
-        The file (any format :func:`read_exposure` reads).
-    extver : int
-        ``EXTVER`` of the SCI extension.
-
-    Returns
-    -------
-    (sci, err, dq)
-        float32 SCI, float32 ERR or None, integer DQ or None; no headers or
-        WCS are built (what Dask workers and lazily read chips use,
-        :mod:`drizzlekit.io.lazy`).
-    """
-    filename = os.fspath(path)
-    raw = _open_hst(filename)
-    try:
-        from .wfpc2 import as_mef
-
-        hdul = as_mef(raw, filename)
-        sci_hdus, single = _sci_hdus(hdul, filename)
-        if int(extver) not in sci_hdus:
-            raise InputFileError(f"{filename}: no SCI,{extver} extension")
-        what = "the primary HDU" if single else f"SCI,{extver}"
-        return _chip_arrays(hdul, sci_hdus[int(extver)], int(extver), single, filename, what)
-    finally:
-        raw.close()
 
 
 def _read(hdul, filename, group, gain, rdnoise, exptime, gnkeyword, rnkeyword, expkeyword,

@@ -1,15 +1,18 @@
-"""Chips whose pixels stay in their files until needed (issue 12, Dask runs).
+"""Chips whose pixels stay in their files until needed (issue 12).
 
-With ``astrodrizzle(..., client=client)`` the client process keeps each
+With ``astrodrizzle(..., client=client)``, and in one process with
+``in_memory=False`` (drizzlepac's default: like drizzlepac, each step reads
+the chips it works on from their files), the process keeps each
 input chip's headers, WCS and scalars but not its pixels: after an exposure
 is read, its chips become :class:`LazyChip` objects whose ``sci``, ``err``
 and ``dq`` are read again from the file on access
 (:func:`drizzlekit.io.fits_input.read_chip_arrays`, the same arrays
 ``read_exposure`` gives, ``resetbits`` applied as the pipeline applies it).
-The workers read the pixels they need themselves, so the client never holds
+Dask workers read the pixels they need themselves, so the client never holds
 every exposure's pixels: the arrays read last are kept in a byte-bounded
-cache (:data:`CLIENT_PIXEL_BYTES`, ``DRIZZLEKIT_CLIENT_PIXEL_CACHE_MB``), so
-a small run reads each file once and a big one holds a bounded part.
+cache (:data:`CLIENT_PIXEL_BYTES`, ``DRIZZLEKIT_CLIENT_PIXEL_CACHE_MB``, in a
+Dask client and in an ``in_memory=False`` run alike), so a small run reads
+each file once and a big one holds a bounded part.
 
 Arrays handed out by a lazy chip are read-only (a change would be lost on
 the next read); assigning ``chip.sci = array`` keeps that array in memory.

@@ -73,9 +73,10 @@ _GLOBAL = [
     _p("global", "resetbits", "4096", "bits", "DQ bits cleared before processing"),
     _p("global", "num_cores", None, "int", "Parallel workers (None = automatic)",
        nullable=True, vmin=1),
-    _p("global", "in_memory", False, "bool", "Keep intermediate products in memory (off: "
-       "single drizzles and median in memory-mapped files of a temporary directory removed "
-       "when the run ends, CR masks written as files)"),
+    _p("global", "in_memory", False, "bool", "Keep inputs and intermediate products in "
+       "memory (off: chips read from their files by each step, single drizzles, median, "
+       "pixel maps, blots and CR masks in files of a temporary directory removed when the "
+       "run ends, CR masks written as files)"),
     _p("global", "memory_limit", None, "float",
        "Memory the run may use: output frames needing more than half of it are refused "
        "before any work, the median's row bands get a quarter, the pixel-map cache up to a "

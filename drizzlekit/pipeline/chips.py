@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Callable
+
 import numpy as np
 from astropy.io import fits
 from astropy.wcs import WCS
@@ -12,6 +15,7 @@ from ..io.bits import dq_to_mask
 from ..io.fits_input import Chip
 from ..memory import pixmap_cache_bytes
 from ..pixmap_store import PixmapStore
+from ..scratch import release_pages
 from .result import AstrodrizzleResult, ChipKey
 
 #: Pixel maps are kept between steps (drizzle separate, blot, final drizzle) while
@@ -68,7 +72,7 @@ def chip_pixmap(res: AstrodrizzleResult, e: int, chip: Chip, frame: WCS) -> np.n
     tag = "single" if same_frame(frame, res.single_wcs) else "final"
     key = (e, chip.extver, tag)
     if key in res._pixmaps:
-        return res._pixmaps[key].decode()
+        return _decoded(res._pixmaps[key])
     step = res.params["stepsize"] or None
     pm = calc_pixmap(chip_wcs(res, chip), frame, shape=chip.shape, stepsize=step)
     if not np.isfinite(pm).all():
@@ -76,10 +80,21 @@ def chip_pixmap(res: AstrodrizzleResult, e: int, chip: Chip, frame: WCS) -> np.n
     # always the stored numbers (cached or not), so a Dask worker that computes the
     # map itself (drizzlekit.distributed) drizzles exactly the same positions
     store = PixmapStore(pm)
-    if res._pixmap_bytes + store.nbytes <= pixmap_cache_bytes(res.params.get("memory_limit")):
+    del pm
+    scratch = getattr(getattr(res, "scaling", None), "scratch", None)
+    if scratch is not None and scratch.on_disk:  # in_memory=False: the cache is on disk
+        store.residual = scratch.keep(store.residual, f"pixmap{e}_{chip.extver}_{tag}")
+        res._pixmaps[key] = store
+    elif res._pixmap_bytes + store.nbytes <= pixmap_cache_bytes(res.params.get("memory_limit")):
         res._pixmaps[key] = store
         res._pixmap_bytes += store.nbytes
-    return store.decode()  # the same numbers in every step
+    return _decoded(store)  # the same numbers in every step
+
+
+def _decoded(store: PixmapStore) -> np.ndarray:
+    pm = store.decode()
+    release_pages(store.residual)  # a map kept on disk leaves resident memory
+    return pm
 
 
 def require_intermediate(res: AstrodrizzleResult, what: str, step: str, first: str) -> None:
@@ -139,3 +154,38 @@ def final_err_arguments(res: AstrodrizzleResult) -> dict:
     if not res.params.get("final_err"):
         return {}
     return {"variance": True}  # with a Dask client too: the tiles carry the variance
+
+
+class ChipInputs(Sequence):
+    """The chips of a drizzle, each built only when it is drizzled.
+
+    ``build(k)`` returns chip ``k``'s :class:`~drizzlekit.steps.drizzle_steps.DrizzleInput`;
+    nothing is kept, so a run whose chips are read lazily (``in_memory=False``)
+    holds one chip's pixels and masks at a time.
+    """
+
+    def __init__(self, n: int, build: Callable[[int], object]):
+        self._n = int(n)
+        self._build = build
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __getitem__(self, k):
+        if isinstance(k, slice):
+            return [self[i] for i in range(*k.indices(self._n))]
+        if not -self._n <= k < self._n:
+            raise IndexError(k)
+        return self._build(k % self._n)
+
+
+def spill(res: AstrodrizzleResult, arr: np.ndarray | None, tag: str) -> np.ndarray | None:
+    """``arr`` kept as the run keeps intermediates: itself, or on disk with ``in_memory=False``.
+
+    See :meth:`drizzlekit.scratch.Scratch.keep` (a read-only memory map whose
+    pages leave resident memory after :func:`drizzlekit.scratch.release_pages`).
+    """
+    scratch = getattr(getattr(res, "scaling", None), "scratch", None)
+    if arr is None or scratch is None:
+        return arr
+    return scratch.keep(arr, tag)

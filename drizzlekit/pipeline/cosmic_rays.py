@@ -9,7 +9,8 @@ import numpy as np
 from ..exceptions import InputError
 from ..io.bits import dq_to_mask
 from ..io.fits_input import Chip
-from .chips import require_intermediate, with_progress
+from ..scratch import release_pages
+from .chips import require_intermediate, spill, with_progress
 from .result import AstrodrizzleResult, ChipKey
 
 log = logging.getLogger(__name__)
@@ -25,7 +26,6 @@ def run_driz_cr(res: AstrodrizzleResult) -> dict:
         With ``driz_cr_corr`` the cleaned chips are in ``res.cr_clean``.
     """
     from ..steps.cr_checks import resolve_snr, warn_mixed_filters
-    from ..steps.driz_cr import flag_chip
 
     require_intermediate(res, "blots", "driz_cr", "run_blot")
     p = res.params
@@ -40,15 +40,23 @@ def run_driz_cr(res: AstrodrizzleResult) -> dict:
 
         flagged = driz_cr_on_client(res, snr)
     else:
-        flagged = ((key, flag_chip(chip.sci, chip.dq, res.blots[key],
-                                   **cr_arguments(res, key, chip, snr)))
+        flagged = ((key, _flag(res, key, chip, snr))
                    for key, e, chip in with_progress(res, list(res.chips()), "driz_cr"))
-    for key, (mask, clean) in flagged:
-        res.cr_masks[key] = mask
+    for k, (key, (mask, clean)) in enumerate(flagged):
         log.info("driz_cr %s[SCI,%d]: %d pixels flagged", key[0], key[1], int(mask.sum()))
+        res.cr_masks[key] = spill(res, mask, f"crmask{k}")  # in_memory=False: on disk
         if clean is not None:
-            res.cr_clean[key] = clean
+            res.cr_clean[key] = spill(res, clean, f"crclean{k}")
     return res.cr_masks
+
+
+def _flag(res: AstrodrizzleResult, key: ChipKey, chip: Chip, snr):
+    """``(mask, clean)`` of one chip; a blot kept on disk then leaves resident memory."""
+    from ..steps.driz_cr import flag_chip
+
+    out = flag_chip(chip.sci, chip.dq, res.blots[key], **cr_arguments(res, key, chip, snr))
+    release_pages(res.blots[key])
+    return out
 
 
 def cr_arguments(res: AstrodrizzleResult, key: ChipKey, chip: Chip, snr) -> dict:

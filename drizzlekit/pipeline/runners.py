@@ -10,9 +10,10 @@ import numpy as np
 
 from ..exceptions import InputFileError, NoOverlapError
 from ..io.bits import combine_masks
-from .chips import (chip_pixmap, chip_signature, chip_wcs, dq_mask, drizzle_input,
-                    final_err_arguments, read_ivm, require_intermediate, static_mask_of,
-                    with_progress)
+from ..scratch import release_pages
+from .chips import (ChipInputs, chip_pixmap, chip_signature, chip_wcs, dq_mask,
+                    drizzle_input, final_err_arguments, read_ivm, require_intermediate, spill,
+                    static_mask_of, with_progress)
 from .outputs import exposure_root
 from .result import AstrodrizzleResult
 
@@ -28,19 +29,21 @@ def run_static_mask(res: AstrodrizzleResult) -> dict:
         ``(extver, (ny, nx))`` -> bool array, ``True`` = good
         (also stored in ``res.static_masks``).
     """
-    from ..steps.static_mask import static_mask
+    from ..steps.static_mask import add_to_static_mask
 
     p = res.params
     if getattr(res.scaling, "client", None) is not None:  # Dask: one task per chip
         from ..distributed import static_masks_on_client
 
         res.static_masks = static_masks_on_client(res)
-    else:
-        groups: dict[tuple, list[np.ndarray]] = {}
+    else:  # one chip at a time (static_sig > 0 checked by the parameter spec)
+        res.static_masks, seen = {}, {}
         for _, _, chip in res.chips():
-            groups.setdefault(chip_signature(chip), []).append(chip.sci)
-        res.static_masks = {sig: static_mask(arrs, p["static_sig"], compat=p["stats_compat"])
-                            for sig, arrs in groups.items()}
+            sig = chip_signature(chip)
+            good = res.static_masks.setdefault(sig, np.ones(chip.shape, dtype=bool))
+            add_to_static_mask(good, chip.sci, p["static_sig"], compat=p["stats_compat"],
+                               index=seen.get(sig, 0))
+            seen[sig] = seen.get(sig, 0) + 1
     for sig, m in res.static_masks.items():
         log.info("static mask of chip %d %s: %d pixels flagged", sig[0], sig[1],
                  int((~m).sum()))
@@ -196,21 +199,25 @@ def run_final_drizzle(res: AstrodrizzleResult) -> np.ndarray:
 
     p = res.params
     err_kw = final_err_arguments(res)
-    chips, order = [], []
+    every = list(res.chips())
+    order = [(e, chip) for _, e, chip in every]
     client = getattr(res.scaling, "client", None)
-    for key, e, chip in res.chips():
-        order.append((e, chip))
-        if client is not None:  # the workers read pixels and masks themselves
-            continue
+
+    def chip_input(k: int):  # built when drizzled: one chip's pixels held at a time
+        key, e, chip = every[k]
         cr = res.cr_masks.get(key)
         mask = combine_masks(dq_mask(chip, p["final_bits"], "final_bits"),
                              static_mask_of(res, chip), None if cr is None else ~cr)
+        release_pages(cr)
         ivm = read_ivm(res, e, chip) if p["final_wht_type"] == "IVM" else None
-        chips.append(drizzle_input(res, key, e, chip, mask, ivm))
+        return drizzle_input(res, key, e, chip, mask, ivm)
+
+    chips = ChipInputs(len(every), chip_input)
     drizzle = drizzle_chips
     if client is not None:  # Dask: one task per output tile
         from ..distributed import final_drizzle_on_client
 
+        chips = []  # the workers read pixels and masks themselves
         drizzle = final_drizzle_on_client(res)  # the same signature
     prod = drizzle(chips, res.output_wcs, res.output_shape, kernel=p["final_kernel"],
                    pixfrac=p["final_pixfrac"], fillval=p["final_fillval"],
@@ -314,9 +321,11 @@ def run_blot(res: AstrodrizzleResult) -> dict:
             sky = res.computed_sky.get(key)
         else:
             sky = p["blot_skyval"]
-        res.blots[key] = blot_chip(
+        blot = blot_chip(
             res.median, res.single_wcs, None, chip.shape, exptime=chip.exptime,
             pscale=chip.idcscale, conversion_factor=chip.conversion_factor, sky=sky,
             interp=p["blot_interp"], sinscl=p["blot_sinscl"],
             pixmap=chip_pixmap(res, e, chip, res.single_wcs))
+        res.blots[key] = spill(res, blot, f"blot{len(res.blots)}")  # in_memory=False: disk
+        release_pages(res.median)
     return res.blots

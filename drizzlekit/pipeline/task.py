@@ -44,6 +44,18 @@ def _threads(num_cores):
         numba.set_num_threads(old)
 
 
+def _in_memory(params: dict) -> bool:
+    """The run's ``in_memory`` parameter (its default when not given; a wrong value
+    is reported by :func:`~drizzlekit.pipeline.prepare`)."""
+    from ..params import get_spec
+
+    spec = get_spec("astrodrizzle")["in_memory"]
+    try:
+        return bool(spec.coerce(params.get("in_memory", spec.default)))
+    except Exception:
+        return True
+
+
 def _timed(res: AstrodrizzleResult, name: str, func) -> None:
     t0 = time.perf_counter()
     func(res)
@@ -132,7 +144,9 @@ def astrodrizzle(input, output: str | None = None, *, progress: bool | None = No
     progress = want_progress(progress)
     with run_log(runfile, task="astrodrizzle"), logs_beside_bars(progress):
         try:
-            with lazy_pixels(client is not None):  # workers read the pixels themselves
+            # Dask: the workers read the pixels themselves; in_memory=False: the steps
+            # read each chip from its file when they need it (io/lazy.py)
+            with lazy_pixels(client is not None or not _in_memory(params)):
                 res = pipeline.prepare(input, output, progress=progress, **params)
             p = res.params
             log.info("%s", "\n".join(parameter_lines(p)))

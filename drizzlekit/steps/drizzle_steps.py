@@ -44,6 +44,7 @@ the sky in electrons and the read noise.
 
 from __future__ import annotations
 
+import collections.abc
 import logging
 import math
 from dataclasses import dataclass
@@ -391,8 +392,10 @@ def drizzle_chips(chips: Sequence[DrizzleInput], output_wcs: WCS,
         With ``variance``: a chip without ``err``, or with non-finite or
         negative ERR on a good pixel (checked before anything is drizzled).
     """
-    chips = list(chips)
-    if not chips:
+    # a Sequence is used as it is: the pipeline hands one that builds each chip's
+    # input (pixels, masks) only when it is drizzled (pipeline.chips.ChipInputs)
+    chips = chips if isinstance(chips, collections.abc.Sequence) else list(chips)
+    if not len(chips):
         raise InputError("chips: nothing to drizzle")
     if variance:
         from .variance import check_err

@@ -73,14 +73,30 @@ def static_mask(sci_arrays: Sequence[np.ndarray], static_sig: float = 4.0, *,
     arrays = _check_arrays(sci_arrays)
     good = np.ones(arrays[0].shape, dtype=bool)
     for i, data in enumerate(arrays):
-        if not np.isfinite(data).any():
-            log.warning("static mask: sci_arrays[%d] has no finite values; skipped", i)
-            continue
-        st = image_stats(data, nclip=3, lsig=3.0, usig=3.0, binwidth=0.1,
-                         fields="mode", compat=compat)
-        if st.nbins < 2:
-            log.warning("static mask: sci_arrays[%d] histogram has one bin; skipped", i)
-            continue
-        with np.errstate(invalid="ignore"):
-            good &= ~(data < st.mode - static_sig * st.stddev)
+        add_to_static_mask(good, data, static_sig, compat=compat, index=i)
+    return good
+
+
+def add_to_static_mask(good: np.ndarray, data: np.ndarray, static_sig: float = 4.0, *,
+                       compat: bool = False, index: int = 0) -> np.ndarray:
+    """Clear in ``good`` the pixels of one exposure's chip more than ``static_sig``
+    standard deviations below its mode (one term of :func:`static_mask`).
+
+    ``good`` (bool, ``True`` = good) is changed in place and returned; the
+    pipeline builds a mask one chip at a time with it, so only one exposure's
+    pixels are in memory. ``index`` numbers the exposure in the warnings.
+    """
+    if data.shape != good.shape:
+        raise ShapeError(f"sci_arrays[{index}] has shape {data.shape}, expected {good.shape} "
+                         "(one static mask per chip signature)")
+    if not np.isfinite(data).any():
+        log.warning("static mask: sci_arrays[%d] has no finite values; skipped", index)
+        return good
+    st = image_stats(data, nclip=3, lsig=3.0, usig=3.0, binwidth=0.1,
+                     fields="mode", compat=compat)
+    if st.nbins < 2:
+        log.warning("static mask: sci_arrays[%d] histogram has one bin; skipped", index)
+        return good
+    with np.errstate(invalid="ignore"):
+        good &= ~(data < st.mode - static_sig * st.stddev)
     return good
