@@ -170,6 +170,134 @@ def test_the_client_keeps_no_exposure_pixels(tmp_path, client, monkeypatch):
     np.testing.assert_array_equal(b.sci, a.sci)
 
 
+def _sky_offsets(filenames, levels):
+    """Add ``levels[k]`` to every SCI pixel of file ``k`` (so ``match`` has work to do)."""
+    from astropy.io import fits
+
+    for name, level in zip(filenames, levels):
+        with fits.open(name, mode="update") as hdul:
+            for h in hdul:
+                if h.name == "SCI":
+                    h.data = (h.data + np.float32(level)).astype(h.data.dtype)
+
+
+@pytest.mark.parametrize("skymethod", ["match", "globalmin+match"])
+def test_sky_match_runs_on_the_workers_without_client_pixels(tmp_path, client, monkeypatch,
+                                                             skymethod):
+    """The overlap statistics come from the workers: the skies and the product equal the
+    in-process run; the client reads no chip's pixels during the sky step."""
+    from drizzlekit.io import lazy
+
+    n = 3
+    sim = simulate_dither(n_exposures=n, shape=(64, 96), n_chips=2 if skymethod == "match"
+                          else 1, dithers=_offsets(n, 64), seed=16, outdir=tmp_path / "in",
+                          n_stars=8, n_galaxies=1)
+    _sky_offsets(sim.filenames, [3.0, 0.0, 7.5])
+    reads = []
+    pixels = lazy.LazyChip._pixels
+
+    def counting(self):
+        reads.append(self.source)
+        return pixels(self)
+
+    monkeypatch.setattr(lazy.LazyChip, "_pixels", counting)
+    in_sky = []
+    run_sky = pl.run_sky
+
+    def watched(res):
+        before = len(reads)
+        out = run_sky(res)
+        in_sky.append(len(reads) - before)
+        return out
+
+    monkeypatch.setattr(pl, "run_sky", watched)
+    common = dict(runfile="", progress=False, in_memory=True, skymethod=skymethod,
+                  sky_overlap_step=2, driz_cr=False)
+    with distributed.get_task_stream(client) as ts:
+        b = pl.astrodrizzle(sim.filenames, output=str(tmp_path / "b"), client=client,
+                           **common)
+    assert in_sky == [0]  # no chip pixels read in the client for the sky
+    names = {t["key"].split("-")[0] for t in ts.data if isinstance(t["key"], str)}
+    assert "_sky_match_batch" in names and "_sky_batch" not in names, sorted(names)
+    a = pl.astrodrizzle(sim.filenames, output=str(tmp_path / "a"), **common)
+    assert b.sky == a.sky
+    levels = {name: v for (name, _), v in a.sky.items()}
+    assert len(set(levels.values())) == n  # distinct skies: the match did something
+    for name in ("sci", "wht", "ctx"):
+        np.testing.assert_array_equal(getattr(b, name), getattr(a, name), err_msg=name)
+
+
+def test_sky_match_fallback_on_the_workers(tmp_path, client, caplog):
+    """A ``match`` without overlaps falls back to ``localmin`` with the workers'
+    statistics, like the in-process run."""
+    import logging
+
+    sim = simulate_dither(n_exposures=2, shape=(48, 64), dithers=[[0.0, 0.0], [400.0, 0.0]],
+                          seed=17, outdir=tmp_path / "in", n_stars=5, n_galaxies=0)
+    _sky_offsets(sim.filenames, [2.0, 0.0])
+    from drizzlekit.mosaic import start_scaling
+
+    res = [pl.prepare(sim.filenames, output=str(tmp_path / w), runfile="", in_memory=True,
+                      skymethod="match") for w in "ab"]
+    scratch = start_scaling(res[1], client)
+    try:
+        with caplog.at_level(logging.WARNING):
+            got = [pl.run_sky(r) for r in res]
+    finally:
+        scratch.close()
+    assert caplog.text.count("falling back") == 2
+    assert got[1] == got[0]
+    assert got[0][(res[0].names[0], 1)] > got[0][(res[0].names[1], 1)] + 1.0  # localmin
+
+
+def test_ivm_files_are_read_by_the_workers(tmp_path, client, monkeypatch):
+    """final_wht_type='IVM' with an @file IVM column: the workers read the IVM files (the
+    client opens none during the final drizzle); the product equals the in-process run."""
+    from pathlib import Path
+
+    from astropy.io import fits
+
+    n = 2
+    sim = simulate_dither(n_exposures=n, shape=(64, 96), n_chips=2, dithers=_offsets(n, 64),
+                          seed=18, outdir=tmp_path, n_stars=8, n_galaxies=1)
+    rng = np.random.default_rng(18)
+    lines, ivms = [], []
+    for f in sim.filenames:
+        ivm = f.replace("_flt.fits", "_ivm.fits")
+        fits.HDUList([fits.PrimaryHDU()] + [
+            fits.ImageHDU(rng.uniform(0.01, 0.05, (64, 96)).astype(np.float32), name="IVM",
+                          ver=v) for v in (1, 2)]).writeto(ivm)
+        lines.append(f"{Path(f).name} {Path(ivm).name}")
+        ivms.append(str(Path(ivm).resolve()))
+    (tmp_path / "in.lst").write_text("\n".join(lines) + "\n")
+    opened = []
+    fits_open = fits.open
+
+    def recording(name, *args, **kw):
+        opened.append(str(Path(name).resolve()) if isinstance(name, (str, Path)) else name)
+        return fits_open(name, *args, **kw)
+
+    final = pl.run_final_drizzle
+
+    def watched(res):
+        monkeypatch.setattr(fits, "open", recording)
+        try:
+            return final(res)
+        finally:
+            monkeypatch.setattr(fits, "open", fits_open)
+
+    monkeypatch.setattr(pl, "run_final_drizzle", watched)
+    common = dict(runfile="", progress=False, in_memory=True, final_wht_type="IVM",
+                  driz_cr=False)
+    b = pl.astrodrizzle(f"@{tmp_path / 'in.lst'}", output=str(tmp_path / "b"), client=client,
+                        **common)
+    assert not set(opened) & set(ivms)
+    a = pl.astrodrizzle(f"@{tmp_path / 'in.lst'}", output=str(tmp_path / "a"), **common)
+    assert set(opened) & set(ivms)  # the in-process run reads them here
+    for name in ("sci", "wht", "ctx"):
+        np.testing.assert_array_equal(getattr(b, name), getattr(a, name), err_msg=name)
+
+
 def test_lazy_chips_read_what_read_exposure_reads(tmp_path):
     from drizzlekit.io.fits_input import read_chip_arrays, read_exposure
     from drizzlekit.io.lazy import LazyChip, lazy_pixels

@@ -92,3 +92,31 @@ def test_on_disk_run_equals_in_memory_run_and_holds_one_chip_at_a_time(tmp_path,
         np.testing.assert_array_equal(res.cr_masks[key], ref.cr_masks[key])
     for name in ("sci", "wht", "ctx", "median"):
         np.testing.assert_array_equal(getattr(res, name), getattr(ref, name), err_msg=name)
+
+
+@pytest.mark.parametrize("method", ["localmin", "match"])
+def test_on_disk_sky_holds_one_chip_at_a_time(tmp_path, files, monkeypatch, method):
+    from drizzlekit.steps import sky
+
+    ref = pl.prepare(files, output=str(tmp_path / "m"), in_memory=True, skymethod=method,
+                     runfile="")
+    pl.run_static_mask(ref)
+    pl.run_sky(ref)
+
+    seen, most = [], [0]
+    real = sky.chip_sky_terms
+
+    def counting(chip, *args, **kw):  # chips' pixels alive when the next one is worked on
+        seen.append(weakref.ref(chip.data))
+        most[0] = max(most[0], sum(r() is not None for r in seen))
+        return real(chip, *args, **kw)
+
+    monkeypatch.setattr(sky, "chip_sky_terms", counting)
+    monkeypatch.setattr(lazy, "CLIENT_PIXEL_BYTES", 1)
+    with lazy.lazy_pixels():
+        res = pl.prepare(files, output=str(tmp_path / "d"), in_memory=False, skymethod=method,
+                         runfile="")
+    pl.run_static_mask(res)
+    pl.run_sky(res)
+    assert len(seen) == 6 and most[0] <= 2
+    assert res.sky == ref.sky

@@ -177,6 +177,64 @@ def test_match_fallbacks(caplog):
     assert sky[0] == sky[1] == pytest.approx(median_of(chips[2].data))
 
 
+def _per_chip(chips, step, **kw):
+    """Every chip's overlap and whole-chip statistics, as Dask workers compute them
+    (the other chips as WCS and shape only)."""
+    from drizzlekit.steps.sky import sky_statistic
+    from drizzlekit.steps.sky_match import overlap_statistics
+
+    exps = list(dict.fromkeys(c.exposure for c in chips))
+    frames = [[(c.wcs, c.data.shape) for c in chips if c.exposure == e] for e in exps]
+    overlaps = [overlap_statistics(c, [() if e == c.exposure else f
+                                       for e, f in zip(exps, frames)], overlap_step=step, **kw)
+                for c in chips]
+    return overlaps, [sky_statistic(c, **kw) for c in chips]
+
+
+@pytest.mark.parametrize("skymethod", ["match", "globalmin+match"])
+@pytest.mark.parametrize("skystat", ["median", "mode"])
+def test_precomputed_overlaps_give_the_same_skies(skymethod, skystat):
+    """compute_sky from per-chip statistics (no pixels) equals the full computation
+    bit for bit."""
+    chips = tiles([10.0, 13.0, 7.0], scales=(0.1, 0.1, 0.2))
+    chips.append(SkyInput(noisy(15.0, 0.3, (40, 30)), "exp1", wcs=tile_wcs(120.0, 10.0,
+                          shape=(40, 30)), exptime=2.0, in_units="counts", idcscale=0.1))
+    kw = dict(skystat=skystat, nclip=3)
+    ref = compute_sky(chips, skymethod=skymethod, overlap_step=3, **kw)
+    overlaps, stats = _per_chip(chips, 3, **kw)
+    assert overlaps[0][0] is None and overlaps[0][1] is not None  # own exposure: None
+    bare = [SkyInput(np.zeros((0, 0)), c.exposure, exptime=c.exptime, in_units=c.in_units,
+                     idcscale=c.idcscale) for c in chips]
+    got = compute_sky(bare, skymethod=skymethod, overlap_step=3, overlaps=overlaps,
+                      statistics=stats, **kw)
+    np.testing.assert_array_equal(got, ref)
+
+
+def test_precomputed_statistics_are_read_only_on_fallback():
+    class Counted(list):
+        reads = 0
+
+        def __getitem__(self, k):
+            Counted.reads += 1
+            return list.__getitem__(self, k)
+
+    chips = tiles([10.0, 13.0, 7.0])
+    overlaps, stats = _per_chip(chips, 4)
+    compute_sky(chips, skymethod="match", overlaps=overlaps, statistics=Counted(stats))
+    assert Counted.reads == 0
+    apart = [chips[0], SkyInput(chips[2].data, "x", wcs=tile_wcs(500.0), idcscale=0.1,
+                                in_units="cps")]
+    overlaps, stats = _per_chip(apart, 4)
+    assert overlaps == [[None, None], [None, None]]
+    sky = compute_sky(apart, skymethod="match", overlaps=overlaps, statistics=Counted(stats))
+    assert Counted.reads > 0  # localmin from the given statistics
+    np.testing.assert_array_equal(sky, compute_sky(apart, skymethod="match"))
+    with pytest.raises(ShapeError, match="overlaps"):
+        compute_sky(apart, skymethod="match", overlaps=overlaps[:1])
+    with pytest.raises(ShapeError, match=r"overlaps\[1\]"):
+        compute_sky(apart, skymethod="match", overlaps=[[None, None], [None]])
+
+
 # -- bad input ------------------------------------------------------------------
 def test_bad_input():
     ok = SkyInput(np.zeros((5, 5)), idcscale=0.1)

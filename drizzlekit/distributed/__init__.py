@@ -11,6 +11,10 @@ step                      tasks                                       what comes
 3 sky (localmin,          one per batch (every chip's statistic);     one float per chip
   globalmin)              the min per exposure / overall in the
                           client
+3 sky (match,             one per batch (every chip's statistic       a few floats per
+  globalmin+match)        over its overlap with each other            chip
+                          exposure); the offsets solved in the
+                          client
 4 single drizzle          one per batch of exposures (the results     the footprints
                           stay on the workers for step 5)
 5 median                  one per output row band, reading the        the band
@@ -26,7 +30,8 @@ two batches per worker, :func:`~drizzlekit.distributed.chips.batches`; an
 ACS/WFC exposure is a batch by itself), the same in every step and sent to
 the same worker
 (:mod:`~drizzlekit.distributed.chips`, :mod:`~drizzlekit.distributed.final`).
-The sky ``match`` methods compare chips with each other and run in the client.
+Workers read the IVM files of an @file's IVM column themselves
+(``final_wht_type='IVM'``).
 
 Where the pixels are: the client reads each input file once (headers, WCS,
 the checks of step 1) and then keeps only a bounded cache of pixels

@@ -7,10 +7,11 @@ step runs one task per batch on the batch's worker:
 
 * the **static mask** (step 2): each chip's "not far below the mode" test,
   ANDed per chip signature; the client ANDs the batches' masks;
-* the **sky** (step 3, ``localmin``/``globalmin``): each chip's clipped
-  statistic (a float comes back); the client takes the small per-exposure /
-  global minimum. The ``match`` methods compare chips with each other and
-  stay in the client;
+* the **sky** (step 3): each chip's clipped statistic (a float comes back)
+  and, for the ``match`` methods, its statistics over its overlaps with every
+  other exposure (the task gets all chips' WCSs and shapes, no pixels); the
+  client takes the small per-exposure / global minimum or solves the small
+  least-squares problem (:mod:`drizzlekit.steps.sky_match`);
 * the **single drizzle** (step 4): the batch's footprints come back, and
   stay on the worker until the median's band tasks (step 5) have cut their
   rows there (:func:`band_mapper`; the scheduler moves them between workers,
@@ -86,11 +87,18 @@ def _without_pixels(chip):
     return c
 
 
+def _ivm_file(res, e: int) -> tuple | None:
+    """``(path, input name)`` of exposure ``e``'s IVM file (@file column), or None."""
+    path = res.ivm_files[e] if e < len(res.ivm_files) else None
+    return (os.path.abspath(path), res.names[e]) if path else None
+
+
 def chip_jobs(res, bits_key: str | None = None, extra=None, ivm: bool = False) -> list:
     """One :class:`ChipJob` per chip, in processing order.
 
     File inputs are read by the workers (lazily read chips never load their
-    pixels in the client here); in-memory inputs ship their arrays.
+    pixels in the client here); in-memory inputs ship their arrays. With
+    ``ivm``, the workers read the IVM files of the @file's IVM column too.
     """
     from .. import pipeline as pl
 
@@ -114,7 +122,7 @@ def chip_jobs(res, bits_key: str | None = None, extra=None, ivm: bool = False) -
             wcs=wcs, wcs_key=wcs_key, shape=tuple(chip.shape),
             bits=None if bits_key is None else p[bits_key], bits_name=bits_key or "",
             static=pl.static_mask_of(res, chip), extra_mask=None if extra is None else extra(key),
-            ivm=pl.read_ivm(res, e, chip) if ivm else None))
+            ivm_file=_ivm_file(res, e) if ivm else None))
     return jobs
 
 
@@ -191,54 +199,114 @@ def static_masks_on_client(res) -> dict:
 
 
 # -- step 3 ------------------------------------------------------------------------------
+def _sky_chip(job, sky_bits, use_static: bool, wcs: bool = False):
+    """The :class:`~drizzlekit.steps.sky.SkyInput` of a job's chip (as ``run_sky`` makes it;
+    ``wcs``: with the chip's WCS, for the ``match`` methods)."""
+    from ..io.bits import dq_to_mask
+    from ..steps.sky import SkyInput
+
+    sci, _, dq = job.pixels()
+    mask = combine_masks(None if dq is None or sky_bits is None
+                         else dq_to_mask(dq, sky_bits, "sky_bits"),
+                         job.static if use_static else None)
+    t = job.template
+    return SkyInput(data=sci, mask=mask, exptime=t.exptime, in_units=t.in_units,
+                    idcscale=t.pscale, wcs=cached_wcs(job.wcs, job.wcs_key) if wcs else None)
+
+
 def _sky_batch(jobs, sky_bits, use_static: bool, kw: dict):
     """Every chip's :func:`~drizzlekit.steps.sky.sky_statistic` (None: no pixel left)."""
-    from ..io.bits import dq_to_mask
-    from ..steps.sky import SkyInput, sky_statistic
+    from ..steps.sky import sky_statistic
 
     def run():
+        return [sky_statistic(_sky_chip(job, sky_bits, use_static), **kw) for job in jobs]
+
+    return logged(run)
+
+
+def _sky_match_batch(jobs, exposures, frames, sky_bits, use_static: bool, kw: dict,
+                     step: int, with_statistic: bool):
+    """``[(statistic or None, overlaps)]`` of a batch's chips for the ``match`` methods:
+    each chip's :func:`~drizzlekit.steps.sky_match.overlap_statistics` against every
+    other exposure (``frames[j]``: exposure ``j``'s chips as ``(packed WCS, key,
+    shape)``; ``exposures``: each job's exposure), and its
+    :func:`~drizzlekit.steps.sky.sky_statistic` with ``with_statistic``."""
+    from ..steps.sky import chip_sky_terms
+
+    def run():
+        groups = [[(cached_wcs(w, key), tuple(shape)) for w, key, shape in f] for f in frames]
         out = []
-        for job in jobs:
-            sci, _, dq = job.pixels()
-            mask = combine_masks(None if dq is None or sky_bits is None
-                        else dq_to_mask(dq, sky_bits, "sky_bits"),
-                        job.static if use_static else None)
-            t = job.template
-            chip = SkyInput(data=sci, mask=mask, exptime=t.exptime, in_units=t.in_units,
-                            idcscale=t.pscale)
-            out.append(sky_statistic(chip, **kw))
+        for job, e in zip(jobs, exposures):
+            chip = _sky_chip(job, sky_bits, use_static, wcs=True)
+            method = "globalmin+match" if with_statistic else "match"
+            out.append(chip_sky_terms(chip, method, groups, e, overlap_step=step, **kw))
         return out
 
     return logged(run)
 
 
+def _collect(futs) -> list:
+    """The batches' per-chip results, in chip order (warnings logged again here)."""
+    out = []
+    for fut in futs:
+        values, records = fut.result()
+        replay(records)
+        fut.release()
+        out.extend(values)
+    return out
+
+
 def sky_on_client(res) -> dict:
-    """Step 3 (``localmin``/``globalmin``) with the chips' statistics from the workers:
-    ``(name, extver) -> sky`` (data units), ``compute_sky``'s numbers."""
+    """Step 3 with the chips' pixel work on the workers: ``(name, extver) -> sky``
+    (data units), ``compute_sky``'s numbers.
+
+    ``localmin``/``globalmin``: every chip's statistic comes back.
+    ``match``/``globalmin+match``: every chip's statistics over its overlaps with
+    the other exposures (each task gets the WCSs and shapes of all chips, no
+    pixels) come back, and for ``globalmin+match`` its statistic (for ``match``
+    only if the match fails and falls back); the client solves for the offsets.
+    """
     from .. import pipeline as pl
-    from ..steps.sky import SkyInput, compute_sky
+    from ..steps.sky import SkyInput, StatisticsOnDemand, compute_sky
 
     p = res.params
     client = _options(res).client
     place = placer(client)
+    method = p["skymethod"]
     kw = dict(skystat=p["skystat"], lower=p["skylower"], upper=p["skyupper"],
               nclip=p["skyclip"], lsigma=p["skylsigma"], usigma=p["skyusigma"],
               binwidth=p["skywidth"], compat=p["stats_compat"])
-    futs = [client.submit(_sky_batch, jobs, p["sky_bits"], bool(p["use_static"]), kw,
-                          pure=False, **place(b))
-            for b, jobs, _ in _groups(res, client, chip_jobs(res))]
-    stats = []
-    for fut in futs:
-        values, records = fut.result()
-        replay(records)
-        stats.extend(values)
+    jobs = chip_jobs(res)
+    groups = list(_groups(res, client, jobs))
+    chips = list(res.chips())
+
+    def statistics() -> list:
+        return _collect([client.submit(_sky_batch, batch, p["sky_bits"],
+                                       bool(p["use_static"]), kw, pure=False, **place(b))
+                         for b, batch, _ in groups])
+
+    overlaps = None
+    if "match" in method:
+        frames: list = [[] for _ in res.exposures]
+        for job, (_, e, _) in zip(jobs, chips):
+            frames[e].append((job.wcs, job.wcs_key, tuple(job.shape)))
+        both = method == "globalmin+match"
+        got = _collect([client.submit(_sky_match_batch, batch, [e for _, e, _ in members],
+                                      frames, p["sky_bits"], bool(p["use_static"]), kw,
+                                      int(p["sky_overlap_step"]), both, pure=False,
+                                      **place(b))
+                        for b, batch, members in groups])
+        overlaps = [ov for _, ov in got]
+        stats = [st for st, _ in got] if both else StatisticsOnDemand(len(got), statistics)
+    else:
+        stats = statistics()
     inputs = [SkyInput(data=_EMPTY, exposure=e, exptime=chip.exptime, in_units=chip.in_units,
                        idcscale=chip.idcscale,
                        wcs=None if chip.idcscale else pl.chip_wcs(res, chip))
-              for _, e, chip in res.chips()]
-    sky = compute_sky(inputs, skymethod=p["skymethod"], statistics=stats,
+              for _, e, chip in chips]
+    sky = compute_sky(inputs, skymethod=method, statistics=stats, overlaps=overlaps,
                       overlap_step=p["sky_overlap_step"], **kw)
-    return {k: float(v) for (k, _, _), v in zip(res.chips(), sky)}
+    return {k: float(v) for (k, _, _), v in zip(chips, sky)}
 
 
 # -- step 4 ------------------------------------------------------------------------------

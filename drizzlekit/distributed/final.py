@@ -7,6 +7,8 @@ frame of which only the tile is kept (:func:`drizzlekit.tiles.drizzle_virtual`);
 context ids and the order of the weighted sums are those of the full frame,
 so the assembled product equals the in-process run bit for bit. The chips'
 jobs (masks included) are scattered once; tiles are assembled in the client.
+With ``final_wht_type='IVM'`` the workers read the @file's IVM files
+themselves (:func:`~drizzlekit.distributed.worker.read_ivm_file`).
 """
 
 from __future__ import annotations
@@ -149,7 +151,7 @@ def final_drizzle_tasks(res, opt, extra_mask, kw) -> tuple:
     boxes = _boxes_from_footprints(res, kw["kernel"], kw["pixfrac"])
     if boxes is None:  # another frame: one small task per chip finds its box
         box_jobs = [replace(j, arrays=None if j.path else j.arrays, static=None,
-                            extra_mask=None, ivm=None) for j in jobs]
+                            extra_mask=None, ivm=None, ivm_file=None) for j in jobs]
         boxes = client.gather([client.submit(chip_box, j, frame, fkey, shape, step,
                                              kw["kernel"], kw["pixfrac"], pure=False)
                                for j in box_jobs])

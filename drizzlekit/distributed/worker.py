@@ -4,7 +4,8 @@ Every worker process has one :class:`WorkerCache` (byte-bounded LRU,
 ``DRIZZLEKIT_WORKER_CACHE_MB``, default 1024; 0 disables it) holding
 
 * chips' pixels read from their files (:func:`read_chip`: only the arrays,
-  no header parsing or WCS building, ``resetbits`` applied),
+  no header parsing or WCS building, ``resetbits`` applied) and IVM arrays
+  (:func:`read_ivm_file`),
 * unpacked WCSs (:func:`cached_wcs` hands every task its own copy, so no
   task changes a WCS another task uses),
 * pixel maps (:meth:`ChipJob.pixmap`, stored compactly as the client
@@ -33,8 +34,8 @@ import numpy as np
 
 from .wcs import unpack_wcs
 
-__all__ = ["WorkerCache", "CACHE", "ChipJob", "read_chip", "cached_wcs", "digest", "logged",
-           "replay", "placer", "tune_malloc"]
+__all__ = ["WorkerCache", "CACHE", "ChipJob", "read_chip", "read_ivm_file", "cached_wcs",
+           "digest", "logged", "replay", "placer", "tune_malloc"]
 
 log = logging.getLogger("drizzlekit.distributed")
 
@@ -108,16 +109,7 @@ def read_chip(path: str, extver: int, resetbits):
     from ..io.fits_input import read_chip_arrays
     from ..io.lazy import reset_bits
 
-    try:
-        st = os.stat(path)
-    except OSError as exc:
-        from ..exceptions import InputFileError
-
-        raise InputFileError(f"{path}: a worker cannot read this input ({exc.strerror}); "
-                             "the workers need the input files, unchanged, until the run "
-                             "ends") from None
-    key = ("chip", os.path.abspath(path), st.st_mtime_ns, st.st_size, int(extver),
-           repr(resetbits))
+    key = ("chip",) + _file_version(path, "input") + (int(extver), repr(resetbits))
     hit = CACHE.get(key)
     if hit is not None:
         return hit
@@ -130,6 +122,34 @@ def read_chip(path: str, extver: int, resetbits):
     return out
 
 
+def read_ivm_file(path: str, extver: int, shape: tuple, name: str) -> np.ndarray:
+    """The IVM array of chip ``extver`` from an @file's IVM column, as the client's
+    :func:`drizzlekit.pipeline.read_ivm` reads it (``name``: the input, for messages);
+    cached per file version. Read-only."""
+    from ..pipeline.chips import read_ivm_array
+
+    key = ("ivm",) + _file_version(path, "IVM file") + (int(extver), tuple(shape))
+    hit = CACHE.get(key)
+    if hit is None:
+        hit = read_ivm_array(path, int(extver), tuple(shape), name)
+        hit.flags.writeable = False
+        CACHE.put(key, hit, hit.nbytes)
+    return hit
+
+
+def _file_version(path: str, what: str) -> tuple:
+    """``(absolute path, mtime in ns, size)``: a cache key part that changes with the file."""
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        from ..exceptions import InputFileError
+
+        raise InputFileError(f"{path}: a worker cannot read this {what} ({exc.strerror}); "
+                             "the workers need the input files, unchanged, until the run "
+                             "ends") from None
+    return (os.path.abspath(path), st.st_mtime_ns, st.st_size)
+
+
 @dataclass
 class ChipJob:
     """What a worker needs to rebuild one chip's :class:`DrizzleInput`.
@@ -137,6 +157,8 @@ class ChipJob:
     ``path`` is read on the worker (:func:`read_chip`); without a path
     ``arrays`` holds ``(sci, err, dq)``. ``template`` is the DrizzleInput
     without arrays; ``wcs`` the packed chip WCS and ``wcs_key`` its digest.
+    ``ivm_file`` (``(path, input name)``) is an IVM file the worker reads
+    (:func:`read_ivm_file`); ``ivm`` an IVM array shipped instead.
     """
 
     k: int
@@ -153,6 +175,7 @@ class ChipJob:
     static: Any = None
     extra_mask: Any = None   # e.g. not-CR, True = good
     ivm: Any = None
+    ivm_file: Any = None
 
     def pixels(self) -> tuple:
         """``(sci, err, dq)`` (read-only when read from the file)."""
@@ -171,7 +194,9 @@ class ChipJob:
             if m is None:
                 continue
             mask = m.copy() if mask is None else (mask & m)
-        return replace(self.template, data=sci, err=err, mask=mask, ivm=self.ivm,
+        ivm = self.ivm if self.ivm_file is None else \
+            read_ivm_file(self.ivm_file[0], self.extver, self.shape, self.ivm_file[1])
+        return replace(self.template, data=sci, err=err, mask=mask, ivm=ivm,
                        wcs=cached_wcs(self.wcs, self.wcs_key))
 
     def pixmap(self, frame_packed, frame_key: str, stepsize) -> np.ndarray:

@@ -126,26 +126,32 @@ def read_ivm(res: AstrodrizzleResult, e: int, chip: Chip) -> np.ndarray | None:
     path = res.ivm_files[e] if e < len(res.ivm_files) else None
     if not path:
         return None
+    return read_ivm_array(path, chip.extver, chip.shape, res.names[e])
+
+
+def read_ivm_array(path: str, extver: int, shape: tuple[int, int], name: str) -> np.ndarray:
+    """The ``IVM,extver`` array of an IVM file (float32), checked against the chip's
+    ``shape``; ``name`` is the input, for messages. Dask workers read with it too."""
     try:
         with fits.open(path, memmap=False) as hdul:
             hdu = None
             for h in hdul:
                 if str(h.header.get("EXTNAME", "")).strip().upper() == "IVM" and \
-                        int(h.header.get("EXTVER", 1) or 1) == chip.extver:
+                        int(h.header.get("EXTVER", 1) or 1) == extver:
                     hdu = h
                     break
-            if hdu is None and len(hdul) == 1 and chip.extver == 1:
+            if hdu is None and len(hdul) == 1 and extver == 1:
                 hdu = hdul[0]
             if hdu is None or hdu.data is None:
-                raise InputFileError(f"{path}: no IVM,{chip.extver} extension")
+                raise InputFileError(f"{path}: no IVM,{extver} extension")
             ivm = np.array(hdu.data, dtype=np.float32)
     except InputFileError:
         raise
     except Exception as exc:
         raise InputFileError(f"{path}: cannot read the IVM file ({exc})") from exc
-    if ivm.shape != chip.shape:
-        raise InputFileError(f"{path}: IVM,{chip.extver} shape {ivm.shape} differs from "
-                             f"{res.names[e]}[SCI,{chip.extver}] shape {chip.shape}")
+    if ivm.shape != tuple(shape):
+        raise InputFileError(f"{path}: IVM,{extver} shape {ivm.shape} differs from "
+                             f"{name}[SCI,{extver}] shape {tuple(shape)}")
     return ivm
 
 

@@ -101,8 +101,6 @@ def run_sky(res: AstrodrizzleResult) -> dict:
         ``(name, extver)`` -> sky in data units (``res.sky``); the values
         subtracted on the fly are in ``res.computed_sky`` (None = none).
     """
-    from ..steps.sky import SkyInput, compute_sky
-
     p = res.params
     keys = [k for k, _, _ in res.chips()]
     if not p["skysub"]:
@@ -131,8 +129,7 @@ def run_sky(res: AstrodrizzleResult) -> dict:
         res.sky = {k: float(vals.get(k, 0.0)) for k in keys}
         res.computed_sky = {k: (None if applied else res.sky[k]) for k in keys}
         return res.sky
-    if getattr(res.scaling, "client", None) is not None and \
-            p["skymethod"] in ("localmin", "globalmin"):  # Dask: statistics per chip
+    if getattr(res.scaling, "client", None) is not None:  # Dask: pixel work per chip
         from ..distributed import sky_on_client
 
         res.sky = sky_on_client(res)
@@ -140,22 +137,48 @@ def run_sky(res: AstrodrizzleResult) -> dict:
         for k, v in res.sky.items():
             log.info("sky %s[SCI,%d] = %.4f", k[0], k[1], v)
         return res.sky
-    inputs = []
-    for k, e, chip in res.chips():
-        mask = combine_masks(dq_mask(chip, p["sky_bits"], "sky_bits"),
-                             static_mask_of(res, chip) if p["use_static"] else None)
-        inputs.append(SkyInput(data=chip.sci, exposure=e, mask=mask, wcs=chip_wcs(res, chip),
-                               exptime=chip.exptime, in_units=chip.in_units,
-                               idcscale=chip.idcscale))
-    sky = compute_sky(inputs, skymethod=p["skymethod"], skystat=p["skystat"],
-                      lower=p["skylower"], upper=p["skyupper"], nclip=p["skyclip"],
-                      lsigma=p["skylsigma"], usigma=p["skyusigma"], binwidth=p["skywidth"],
-                      overlap_step=p["sky_overlap_step"], compat=p["stats_compat"])
-    res.sky = {k: float(v) for k, v in zip(keys, sky)}
+    res.sky = {k: float(v) for k, v in zip(keys, _sky_chip_by_chip(res))}
     res.computed_sky = dict(res.sky)
     for k, v in res.sky.items():
         log.info("sky %s[SCI,%d] = %.4f", k[0], k[1], v)
     return res.sky
+
+
+def _sky_chip_by_chip(res: AstrodrizzleResult) -> np.ndarray:
+    """``compute_sky`` with the pixel work done one chip at a time (chips read lazily
+    with ``in_memory=False`` are then held one at a time); the same numbers."""
+    from ..steps.sky import NO_PIXELS, SkyInput, StatisticsOnDemand, chip_sky_terms, \
+        compute_sky, sky_statistic
+
+    p = res.params
+    method = p["skymethod"]
+    kw = dict(skystat=p["skystat"], lower=p["skylower"], upper=p["skyupper"],
+              nclip=p["skyclip"], lsigma=p["skylsigma"], usigma=p["skyusigma"],
+              binwidth=p["skywidth"], compat=p["stats_compat"])
+    every = list(res.chips())
+
+    def chip_input(k: int, pixels: bool = True):
+        _, e, chip = every[k]
+        mask = combine_masks(dq_mask(chip, p["sky_bits"], "sky_bits"),
+                             static_mask_of(res, chip) if p["use_static"] else None) \
+            if pixels else None
+        return SkyInput(data=chip.sci if pixels else NO_PIXELS, exposure=e, mask=mask,
+                        wcs=chip_wcs(res, chip), exptime=chip.exptime,
+                        in_units=chip.in_units, idcscale=chip.idcscale)
+
+    groups = [[(chip_wcs(res, c), c.shape) for c in exp.chips] for exp in res.exposures] \
+        if "match" in method else None
+    terms = [chip_sky_terms(chip_input(k), method, groups, every[k][1],
+                            overlap_step=p["sky_overlap_step"], **kw)
+             for k in range(len(every))]
+    stats = [t[0] for t in terms]
+    if method == "match":  # the statistics only if the match falls back
+        stats = StatisticsOnDemand(len(every), lambda: [sky_statistic(chip_input(k), **kw)
+                                                        for k in range(len(every))])
+    return compute_sky([chip_input(k, pixels=False) for k in range(len(every))],
+                       skymethod=method, statistics=stats,
+                       overlaps=[t[1] for t in terms] if "match" in method else None,
+                       overlap_step=p["sky_overlap_step"], **kw)
 
 
 def run_drizzle_separate(res: AstrodrizzleResult) -> dict:

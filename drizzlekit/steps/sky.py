@@ -16,13 +16,11 @@ compare. The methods:
 ``globalmin+match``
     ``match``, then the lowest residual brightness added to every chip.
 
-Overlaps for ``match`` are found on the pixel grid instead of with spherical
-polygons (drizzlepac/skypac): every ``overlap_step``-th pixel centre of a
-chip is mapped through its full WCS onto the sky and into the pixel frame of
-the other exposure's chips; a block of ``overlap_step`` x ``overlap_step``
-pixels belongs to the overlap when its centre falls inside another chip
-(pixel edges included). Overlap borders are therefore exact to about
-``overlap_step / 2`` pixels (exact for ``overlap_step=1``).
+The overlaps and the least-squares solution of the ``match`` methods are in
+:mod:`drizzlekit.steps.sky_match`. The per-chip pixel work
+(:func:`sky_statistic`, :func:`~drizzlekit.steps.sky_match.overlap_statistics`)
+can run elsewhere (Dask workers) and be given to :func:`compute_sky`
+(``statistics=``, ``overlaps=``) with the same result.
 
 Returned skies are in each chip's data units; nothing is subtracted here.
 """
@@ -32,15 +30,17 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass
-from typing import Hashable, Sequence
+from collections.abc import Sequence
+from typing import Hashable
 
 import numpy as np
 from astropy.wcs import WCS
 
-from ..exceptions import InputError, NoOverlapError, ParameterError, ShapeError
+from ..exceptions import InputError, ParameterError, ShapeError
 from ..stats import image_stats
 
-__all__ = ["SkyInput", "compute_sky", "sky_statistic", "SKY_METHODS", "SKY_STATS"]
+__all__ = ["SkyInput", "compute_sky", "sky_statistic", "chip_sky_terms", "StatisticsOnDemand",
+           "NO_PIXELS", "SKY_METHODS", "SKY_STATS"]
 
 log = logging.getLogger(__name__)
 
@@ -185,116 +185,6 @@ def _exposures(chips) -> list:
     return seen
 
 
-# -- overlaps ------------------------------------------------------------------
-def _block_centres(shape, step: int):
-    ny, nx = shape
-    ys = np.arange(0, ny, step) + (min(step, ny) - 1) / 2.0
-    xs = np.arange(0, nx, step) + (min(step, nx) - 1) / 2.0
-    return np.minimum(xs, nx - 1), np.minimum(ys, ny - 1)
-
-
-def _inside(c: SkyInput, ra: np.ndarray, dec: np.ndarray) -> np.ndarray:
-    """Which sky points fall on chip ``c`` (pixel edges included)."""
-    ny, nx = np.shape(c.data)
-    margin = 0.25 * max(nx, ny) + 16.0
-    xl, yl = c.wcs.wcs_world2pix(ra, dec, 0)
-    cand = ((xl > -margin) & (xl < nx + margin) & (yl > -margin) & (yl < ny + margin))
-    out = np.zeros(ra.shape, dtype=bool)
-    if not cand.any():
-        return out
-    x, y = c.wcs.all_world2pix(ra[cand], dec[cand], 0, quiet=True)
-    out[cand] = (x >= -0.5) & (x < nx - 0.5) & (y >= -0.5) & (y < ny - 0.5)
-    return out
-
-
-def _overlap_region(c: SkyInput, others: Sequence[SkyInput], step: int,
-                    sky_points) -> np.ndarray:
-    """Full-resolution bool map of chip ``c`` pixels that lie on any of ``others``."""
-    ra, dec, nblk = sky_points
-    hit = np.zeros(ra.shape, dtype=bool)
-    for o in others:
-        hit |= _inside(o, ra, dec)
-    blocks = hit.reshape(nblk)
-    ny, nx = np.shape(c.data)
-    return np.repeat(np.repeat(blocks, step, axis=0), step, axis=1)[:ny, :nx]
-
-
-def _sky_points(c: SkyInput, step: int):
-    xs, ys = _block_centres(np.shape(c.data), step)
-    gx, gy = np.meshgrid(xs, ys)
-    ra, dec = c.wcs.all_pix2world(gx.ravel(), gy.ravel(), 0)
-    return np.asarray(ra), np.asarray(dec), gx.shape
-
-
-def _overlap_matrices(chips, conv, opt, step: int):
-    exps = _exposures(chips)
-    members = [[k for k, c in enumerate(chips) if c.exposure == e] for e in exps]
-    points = [_sky_points(c, step) for c in chips]
-    n = len(exps)
-    a, w = np.zeros((n, n)), np.zeros((n, n))
-    for i in range(n):
-        for j in range(n):
-            if i == j:
-                continue
-            others = [chips[k] for k in members[j]]
-            total, wsum = 0.0, 0
-            for k in members[i]:
-                region = _overlap_region(chips[k], others, step, points[k])
-                res = _sky_stat(_good_values(chips[k], region), opt) if region.any() else None
-                if res is not None:
-                    total += res[0] * conv[k] * res[1]
-                    wsum += res[1]
-            if wsum > 0:
-                a[i, j], w[i, j] = total / wsum, wsum
-    return exps, members, a, w
-
-
-def _solve_deltas(a: np.ndarray, w: np.ndarray) -> np.ndarray:
-    n = a.shape[0]
-    rows, rhs, used = [], [], np.zeros(n, dtype=bool)
-    for i in range(n):
-        for j in range(i + 1, n):
-            if w[i, j] > 0 and w[j, i] > 0:
-                wm = 0.5 * (w[i, j] + w[j, i])
-                row = np.zeros(n)
-                row[i], row[j] = wm, -wm
-                rows.append(row)
-                rhs.append(wm * (a[i, j] - a[j, i]))
-                used[[i, j]] = True
-    if not rows:
-        raise NoOverlapError("sky match: no two exposures share usable overlapping pixels")
-    k = np.array(rows)
-    if np.linalg.matrix_rank(k, 1e-12) < n - 1:
-        log.warning("sky match: exposures form disconnected groups; each group is "
-                    "matched internally only")
-    deltas = np.linalg.pinv(k, rcond=1e-12) @ np.array(rhs)
-    deltas[~used] = np.nan
-    return deltas
-
-
-def _match(chips, conv, opt, step: int, match_down: bool) -> np.ndarray:
-    if len(_exposures(chips)) < 2:
-        raise InputError("skymethod 'match' needs at least two exposures")
-    exps, members, a, w = _overlap_matrices(chips, conv, opt, step)
-    deltas = _solve_deltas(a, w)
-    if match_down:
-        deltas = deltas - np.nanmin(deltas)
-    sky = np.zeros(len(chips))
-    for e, idx in enumerate(members):
-        if np.isfinite(deltas[e]):
-            sky[idx] = deltas[e] / conv[idx]
-    return sky
-
-
-def _globalmin_match(chips, conv, opt, step: int) -> np.ndarray:
-    sky = _match(chips, conv, opt, step, match_down=True)
-    bright = _chip_brightness(chips, conv, opt)
-    resid = bright - sky * conv
-    if np.all(np.isnan(resid)):
-        return sky
-    return sky + np.nanmin(resid) / conv
-
-
 # -- public ----------------------------------------------------------------
 def _check_method(skymethod: str, skystat: str, overlap_step: int) -> None:
     if skymethod not in SKY_METHODS:
@@ -311,7 +201,7 @@ def compute_sky(inputs: Sequence[SkyInput], *, skymethod: str = "localmin",
                 upper: float | None = None, nclip: int = 5, lsigma: float = 4.0,
                 usigma: float = 4.0, binwidth: float = 0.1, match_down: bool = True,
                 overlap_step: int = 4, fallback: bool = True,
-                compat: bool = False, statistics=None) -> np.ndarray:
+                compat: bool = False, statistics=None, overlaps=None) -> np.ndarray:
     """Sky value of every chip, in that chip's data units (spec §5).
 
     Parameters
@@ -339,9 +229,16 @@ def compute_sky(inputs: Sequence[SkyInput], *, skymethod: str = "localmin",
     compat : bool
         Reference mode placement in the statistic (spec Q10).
     statistics : sequence of float or None, optional
-        ``localmin``/``globalmin``: every chip's :func:`sky_statistic`, computed
-        elsewhere (Dask workers); the chips' ``data`` may then be empty 2-D
-        placeholders.
+        Every chip's :func:`sky_statistic`, computed elsewhere (Dask workers),
+        for ``localmin``/``globalmin``, ``globalmin+match`` and a ``match``
+        that falls back (read only then: it may be a lazy sequence).
+    overlaps : sequence of lists, optional
+        ``match`` methods: every chip's
+        :func:`~drizzlekit.steps.sky_match.overlap_statistics` with one group per
+        exposure, exposures in order of first appearance in ``inputs``. With
+        ``statistics`` (and ``overlaps`` for a ``match`` method) the chips'
+        ``data`` may be empty 2-D placeholders and ``wcs`` is needed only
+        without ``idcscale``.
 
     Returns
     -------
@@ -357,23 +254,31 @@ def compute_sky(inputs: Sequence[SkyInput], *, skymethod: str = "localmin",
     if not chips:
         raise InputError("inputs: no chips given")
     _check_method(skymethod, skystat, overlap_step)
-    need_wcs = "match" in skymethod
+    matching = "match" in skymethod
     for i, c in enumerate(chips):
-        _validate_chip(i, c, need_wcs)
+        _validate_chip(i, c, matching and overlaps is None)
+    for what, given in (("statistics", statistics), ("overlaps", overlaps)):
+        if given is not None and len(given) != len(chips):
+            raise ShapeError(f"{what}: {len(given)} values for {len(chips)} chips")
+    if overlaps is not None:
+        nexp = len(_exposures(chips))
+        bad = next((k for k, o in enumerate(overlaps) if len(o) != nexp), None)
+        if bad is not None:
+            raise ShapeError(f"overlaps[{bad}]: {len(overlaps[bad])} values for "
+                             f"{nexp} exposures")
     opt = _StatOptions(skystat, lower, upper, int(nclip), lsigma, usigma, binwidth, compat)
     conv = np.array([_conversion(c) for c in chips])
-    if need_wcs:
+    if matching:
+        from .sky_match import match_sky
+
         try:
-            if skymethod == "match":
-                return _match(chips, conv, opt, int(overlap_step), match_down)
-            return _globalmin_match(chips, conv, opt, int(overlap_step))
+            return match_sky(chips, conv, opt, int(overlap_step), skymethod, match_down,
+                             overlaps, statistics)
         except InputError as exc:  # NoOverlapError is an InputError
             if not fallback:
                 raise
             log.warning("sky %s failed (%s); falling back", skymethod, exc)
             skymethod = "localmin" if skymethod == "match" else "globalmin"
-    if statistics is not None and len(statistics) != len(chips):
-        raise ShapeError(f"statistics: {len(statistics)} values for {len(chips)} chips")
     bright = _chip_brightness(chips, conv, opt, statistics)
     if skymethod == "localmin":
         return _localmin(chips, conv, bright)
@@ -397,3 +302,57 @@ def sky_statistic(chip: SkyInput, *, skystat: str = "median", lower: float | Non
     opt = _StatOptions(skystat, lower, upper, int(nclip), lsigma, usigma, binwidth, compat)
     res = _sky_stat(_good_values(chip), opt)
     return None if res is None else res[0]
+
+
+#: The ``data`` of a :class:`SkyInput` placeholder given to :func:`compute_sky` with
+#: ``statistics=`` / ``overlaps=`` (the pixel work was done chip by chip).
+NO_PIXELS = np.zeros((0, 0), np.float32)
+
+
+def chip_sky_terms(chip: SkyInput, skymethod: str, groups=None, exposure: int = 0, *,
+                   overlap_step: int = 4, **kw) -> tuple:
+    """One chip's share of :func:`compute_sky`: ``(statistic, overlaps)``.
+
+    The pixel work of the sky step, one chip at a time (in one process with
+    chips read lazily, or on a Dask worker): ``statistic`` is its
+    :func:`sky_statistic` (None for ``match``, which needs it only when it
+    falls back: see :class:`StatisticsOnDemand`), ``overlaps`` its
+    :func:`~drizzlekit.steps.sky_match.overlap_statistics` against every
+    other exposure for the ``match`` methods (else None).
+
+    Parameters
+    ----------
+    chip : SkyInput
+        With its pixels and mask (and WCS for the ``match`` methods).
+    skymethod : str
+    groups : sequence of sequences of (WCS, (ny, nx)), optional
+        ``match`` methods: every exposure's chips (index = exposure number).
+    exposure : int
+        The chip's exposure number (its own group is left out).
+    overlap_step, **kw
+        As :func:`compute_sky` (``skystat``, ``lower``, ``upper``, ``nclip``,
+        ``lsigma``, ``usigma``, ``binwidth``, ``compat``).
+    """
+    if "match" not in skymethod:
+        return sky_statistic(chip, **kw), None
+    from .sky_match import overlap_statistics
+
+    mine = [() if j == exposure else g for j, g in enumerate(groups)]
+    stat = sky_statistic(chip, **kw) if skymethod == "globalmin+match" else None
+    return stat, overlap_statistics(chip, mine, overlap_step=overlap_step, **kw)
+
+
+class StatisticsOnDemand(Sequence):
+    """Every chip's statistic, computed by ``compute()`` when first read (a ``match``
+    that falls back to ``localmin`` needs them; one that succeeds does not)."""
+
+    def __init__(self, n: int, compute):
+        self._n, self._compute, self._values = n, compute, None
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __getitem__(self, k):
+        if self._values is None:
+            self._values = self._compute()
+        return self._values[k]
