@@ -420,9 +420,11 @@ def test_band_tasks_cut_the_footprints_kept_on_the_workers(client):
     batch.release()
 
 
-def test_tune_malloc_undoes_dasks_trim_threshold_once(monkeypatch):
-    """Workers started with MALLOC_TRIM_THRESHOLD_ get glibc's mmap/trim thresholds set,
-    once per process; DRIZZLEKIT_WORKER_MALLOC=keep leaves them (no real mallopt here)."""
+def test_tuned_malloc_raises_thresholds_only_while_drizzlekit_tasks_run(monkeypatch):
+    """Workers started with MALLOC_TRIM_THRESHOLD_ get glibc's mmap/trim thresholds raised
+    while drizzlekit tasks run (overlapping tasks counted) and the worker's own values
+    back, with a trim, when the last one ends; DRIZZLEKIT_WORKER_MALLOC=keep and
+    processes without the variable are left alone (no real mallopt here)."""
     import ctypes
 
     from drizzlekit.distributed import worker
@@ -434,18 +436,30 @@ def test_tune_malloc_undoes_dasks_trim_threshold_once(monkeypatch):
             calls.append((param, value))
             return 1
 
+        def malloc_trim(self, pad):
+            calls.append(("trim", pad))
+            return 1
+
     monkeypatch.setattr(ctypes, "CDLL", lambda name: FakeLibc())
     monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")
     monkeypatch.setenv("DRIZZLEKIT_WORKER_MALLOC", "keep")
-    monkeypatch.setattr(worker, "_MALLOC_TUNED", False)
-    worker.tune_malloc()
+    with worker.tuned_malloc():
+        pass
     assert calls == []
     monkeypatch.delenv("DRIZZLEKIT_WORKER_MALLOC")
-    monkeypatch.setattr(worker, "_MALLOC_TUNED", False)
-    worker.tune_malloc()
-    worker.tune_malloc()
-    assert calls == [(-3, 32 * 2 ** 20), (-1, 64 * 2 ** 20)]
+    with worker.tuned_malloc():
+        with worker.tuned_malloc():  # a second task on another thread of the worker
+            assert calls == [(-3, 32 * 2 ** 20), (-1, 64 * 2 ** 20)]
+        assert len(calls) == 2  # still running: nothing restored yet
+    assert calls[2:] == [(-3, 128 * 1024), (-1, 65536), ("trim", 0)]
+    calls.clear()
+    monkeypatch.setenv("MALLOC_MMAP_THRESHOLD_", "1000000")  # the worker's own value returns
+    with pytest.raises(RuntimeError):
+        with worker.tuned_malloc():
+            raise RuntimeError("a failing task restores too")
+    assert calls[2:] == [(-3, 1000000), (-1, 65536), ("trim", 0)]
+    calls.clear()
     monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_")
-    monkeypatch.setattr(worker, "_MALLOC_TUNED", False)
-    worker.tune_malloc()  # not a Dask worker: nothing
-    assert len(calls) == 2
+    with worker.tuned_malloc():  # not a Dask worker: nothing
+        pass
+    assert calls == []

@@ -57,8 +57,9 @@ Nothing here mutates a shared WCS: every task works on its own copies.
 
 Dask starts its workers with ``MALLOC_TRIM_THRESHOLD_=65536``, which makes
 every large array a fresh ``mmap`` (measured: 1.8x the CPU time of a median);
-the tasks undo that once per worker process
-(:func:`~drizzlekit.distributed.worker.tune_malloc`;
+drizzlekit's tasks raise glibc's ``mmap``/trim thresholds while they run and
+put the worker's values back (and trim) when they end
+(:func:`~drizzlekit.distributed.worker.tuned_malloc`;
 ``DRIZZLEKIT_WORKER_MALLOC=keep`` leaves the worker as it is).
 """
 

@@ -36,7 +36,7 @@ import numpy as np
 
 from ..io.bits import combine_masks
 from .wcs import pack_wcs
-from .worker import ChipJob, cached_wcs, digest, logged, placer, replay, tune_malloc
+from .worker import ChipJob, cached_wcs, digest, logged, placer, replay, tuned_malloc
 
 __all__ = ["chip_jobs", "packed", "batches", "static_masks_on_client", "sky_on_client",
            "drizzle_separate_tasks", "band_mapper", "blot_on_client", "driz_cr_on_client",
@@ -372,8 +372,9 @@ def _cut_on_worker(batch, i: int, r0: int, r1: int):
 
 def _band_task(func, band, cuts):
     """``func(band, cuts)`` with the remote cuts ``(batch, i, r0, r1)`` made here."""
-    tune_malloc()
-    return func(band, [c if not isinstance(c, tuple) else _cut_on_worker(*c) for c in cuts])
+    with tuned_malloc():
+        return func(band, [c if not isinstance(c, tuple) else _cut_on_worker(*c)
+                           for c in cuts])
 
 
 def band_mapper(client, remote=None):
@@ -409,11 +410,11 @@ def _blot_batch(jobs, median, frame_packed, frame_key, stepsize, kws):
     """The blots of a batch's chips (``kws``: each chip's ``blot_chip`` keywords)."""
     from ..steps.blot_step import blot_chip
 
-    tune_malloc()
-    frame = cached_wcs(frame_packed, frame_key)
-    return [blot_chip(median, frame, None, tuple(job.shape),
-                      pixmap=job.pixmap(frame_packed, frame_key, stepsize), **kw)
-            for job, kw in zip(jobs, kws)]
+    with tuned_malloc():
+        frame = cached_wcs(frame_packed, frame_key)
+        return [blot_chip(median, frame, None, tuple(job.shape),
+                          pixmap=job.pixmap(frame_packed, frame_key, stepsize), **kw)
+                for job, kw in zip(jobs, kws)]
 
 
 def blot_on_client(res) -> dict:

@@ -21,6 +21,7 @@ run's log.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import logging
 import os
@@ -28,14 +29,14 @@ import pickle
 import threading
 import warnings
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
 from .wcs import unpack_wcs
 
 __all__ = ["WorkerCache", "CACHE", "ChipJob", "read_chip", "read_ivm_file", "cached_wcs",
-           "digest", "logged", "replay", "placer", "tune_malloc"]
+           "digest", "logged", "replay", "placer", "tuned_malloc"]
 
 log = logging.getLogger("drizzlekit.distributed")
 
@@ -230,48 +231,84 @@ class _Capture(logging.Handler):
             self.records.append((record.levelno, record.getMessage()))
 
 
-_MALLOC_TUNED = False
+#: glibc ``mallopt`` parameters and the values a drizzlekit task uses.
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+_TASK_MMAP_THRESHOLD, _TASK_TRIM_THRESHOLD = 32 * 2 ** 20, 64 * 2 ** 20
+_GLIBC_MMAP_THRESHOLD = 128 * 1024  # glibc's default (the adaptive threshold is off)
+_malloc_lock = threading.Lock()
+_malloc_users = 0
 
 
-def tune_malloc() -> None:
-    """Undo, once per worker process, the cost of Dask's ``MALLOC_TRIM_THRESHOLD_``.
+def _libc():
+    """glibc through ctypes, or None (another C library, or ``DRIZZLEKIT_WORKER_MALLOC=keep``)."""
+    if os.environ.get("DRIZZLEKIT_WORKER_MALLOC", "").strip().lower() == "keep":
+        return None
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt  # noqa: B018 - glibc only
+        return libc
+    except Exception:  # pragma: no cover - not glibc
+        log.debug("mallopt unavailable", exc_info=True)
+        return None
+
+
+def _env_bytes(name: str, default: int) -> int:
+    try:
+        return int(os.environ.get(name, default))
+    except ValueError:
+        return default
+
+
+@contextlib.contextmanager
+def tuned_malloc() -> Iterator[None]:
+    """While a drizzlekit task runs on a Dask worker, undo the cost of Dask's
+    ``MALLOC_TRIM_THRESHOLD_``; the worker's own settings come back afterwards.
 
     Dask starts its workers with ``MALLOC_TRIM_THRESHOLD_=65536`` (so that freed
     memory goes back to the system), which also turns off glibc's adaptive
     ``mmap`` threshold: every array above 128 KiB is then a fresh ``mmap`` whose
     pages are faulted in and zeroed again. The median bands and tiles allocate
     many such arrays; measured, a median took 1.8x the CPU time of the same call
-    without the variable. With the variable set, this sets the ``mmap`` threshold
-    to 32 MiB and the trim threshold to 64 MiB (freed memory above that still goes
-    back). Nothing happens without the variable, off Linux/glibc, or with
-    ``DRIZZLEKIT_WORKER_MALLOC=keep``.
+    without the variable. With the variable set, the ``mmap`` and trim thresholds
+    are 32 and 64 MiB while drizzlekit tasks run (tasks on several threads of a
+    worker share one setting, counted); when the last one ends, the worker's
+    values come back (``MALLOC_TRIM_THRESHOLD_``, ``MALLOC_MMAP_THRESHOLD_`` or
+    glibc's 128 KiB) and ``malloc_trim`` gives the memory kept meanwhile back to
+    the system, so other work on the worker sees what Dask set up. Nothing
+    happens without the variable, off glibc, or with ``DRIZZLEKIT_WORKER_MALLOC=keep``.
     """
-    global _MALLOC_TUNED
-    if _MALLOC_TUNED:
+    global _malloc_users
+    libc = _libc() if "MALLOC_TRIM_THRESHOLD_" in os.environ else None
+    if libc is None:
+        yield
         return
-    _MALLOC_TUNED = True
-    if "MALLOC_TRIM_THRESHOLD_" not in os.environ or \
-            os.environ.get("DRIZZLEKIT_WORKER_MALLOC", "").strip().lower() == "keep":
-        return
+    with _malloc_lock:
+        _malloc_users += 1
+        if _malloc_users == 1:
+            libc.mallopt(_M_MMAP_THRESHOLD, _TASK_MMAP_THRESHOLD)
+            libc.mallopt(_M_TRIM_THRESHOLD, _TASK_TRIM_THRESHOLD)
     try:
-        import ctypes
-
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(-3, 32 * 2 ** 20)  # M_MMAP_THRESHOLD
-        libc.mallopt(-1, 64 * 2 ** 20)  # M_TRIM_THRESHOLD
-    except Exception:  # pragma: no cover - not glibc
-        log.debug("mallopt unavailable", exc_info=True)
+        yield
+    finally:
+        with _malloc_lock:
+            _malloc_users -= 1
+            if _malloc_users == 0:
+                libc.mallopt(_M_MMAP_THRESHOLD,
+                             _env_bytes("MALLOC_MMAP_THRESHOLD_", _GLIBC_MMAP_THRESHOLD))
+                libc.mallopt(_M_TRIM_THRESHOLD, _env_bytes("MALLOC_TRIM_THRESHOLD_", 65536))
+                libc.malloc_trim(0)
 
 
 def logged(func, *args, **kw):
     """``(func(*args, **kw), records)``: the result and the warnings it logged or raised
     (Python warnings), for :func:`replay` in the client."""
-    tune_malloc()
     logger = logging.getLogger("drizzlekit")
     handler = _Capture()
     logger.addHandler(handler)
     try:
-        with warnings.catch_warnings(record=True) as caught:
+        with warnings.catch_warnings(record=True) as caught, tuned_malloc():
             warnings.simplefilter("always")
             result = func(*args, **kw)
     finally:

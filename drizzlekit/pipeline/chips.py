@@ -192,6 +192,6 @@ def spill(res: AstrodrizzleResult, arr: np.ndarray | None, tag: str) -> np.ndarr
     pages leave resident memory after :func:`drizzlekit.scratch.release_pages`).
     """
     scratch = getattr(getattr(res, "scaling", None), "scratch", None)
-    if arr is None or scratch is None:
+    if arr is None or scratch is None or isinstance(arr, np.memmap):  # already on disk
         return arr
     return scratch.keep(arr, tag)
