@@ -120,3 +120,56 @@ def test_on_disk_sky_holds_one_chip_at_a_time(tmp_path, files, monkeypatch, meth
     pl.run_sky(res)
     assert len(seen) == 6 and most[0] <= 2
     assert res.sky == ref.sky
+
+
+@pytest.mark.parametrize("change", ["rewrite", "remove"])
+def test_an_input_changed_during_the_run_is_an_error_not_new_pixels(tmp_path, files,
+                                                                    monkeypatch, change):
+    import os
+    import shutil
+
+    from drizzlekit.exceptions import InputFileError
+
+    mine = []
+    for f in files:
+        shutil.copy(f, tmp_path / os.path.basename(f))
+        mine.append(str(tmp_path / os.path.basename(f)))
+    monkeypatch.setattr(lazy, "CLIENT_PIXEL_BYTES", 1)  # every step reads the files again
+    with lazy.lazy_pixels():
+        res = pl.prepare(mine, output=str(tmp_path / "x"), in_memory=False, runfile="")
+    pl.run_static_mask(res)  # reads every chip: the files as they were
+    if change == "remove":
+        os.remove(mine[0])
+    else:
+        with open(mine[0], "r+b") as fh:  # same size, other bytes, later time
+            fh.seek(-16, os.SEEK_END)
+            fh.write(b"\x01" * 16)
+        st = os.stat(mine[0])
+        os.utime(mine[0], ns=(st.st_atime_ns, st.st_mtime_ns + 10 ** 9))
+    with pytest.raises(InputFileError, match=r"od00_flt.fits: (changed|was removed) since"):
+        pl.run_sky(res)
+
+
+def test_a_dask_worker_refuses_an_input_changed_since_the_client_read_it(tmp_path, files,
+                                                                          monkeypatch):
+    import os
+    import shutil
+
+    from drizzlekit.distributed import chip_jobs
+    from drizzlekit.exceptions import InputFileError
+
+    mine = []
+    for f in files[:2]:
+        shutil.copy(f, tmp_path / os.path.basename(f))
+        mine.append(str(tmp_path / os.path.basename(f)))
+    with lazy.lazy_pixels():
+        res = pl.prepare(mine, output=str(tmp_path / "x"), in_memory=False, runfile="",
+                         median=False, blot=False, driz_cr=False)
+    jobs = chip_jobs(res)
+    assert jobs[0].version == res.exposures[0].chips[0].version is not None
+    sci, _, _ = jobs[0].pixels()  # what a worker does: unchanged file, same pixels
+    np.testing.assert_array_equal(sci, res.exposures[0].chips[0].sci)
+    st = os.stat(mine[0])  # (the worker cache is keyed by the file's version)
+    os.utime(mine[0], ns=(st.st_atime_ns, st.st_mtime_ns + 10 ** 9))
+    with pytest.raises(InputFileError, match="changed since the client first read it"):
+        jobs[0].pixels()

@@ -122,7 +122,8 @@ def chip_jobs(res, bits_key: str | None = None, extra=None, ivm: bool = False) -
             wcs=wcs, wcs_key=wcs_key, shape=tuple(chip.shape),
             bits=None if bits_key is None else p[bits_key], bits_name=bits_key or "",
             static=pl.static_mask_of(res, chip), extra_mask=None if extra is None else extra(key),
-            ivm_file=_ivm_file(res, e) if ivm else None))
+            ivm_file=_ivm_file(res, e) if ivm else None,
+            version=getattr(chip, "version", None) if path else None))
     return jobs
 
 

@@ -104,13 +104,16 @@ def cached_wcs(packed, key: str | None = None):
     return copy.deepcopy(w)
 
 
-def read_chip(path: str, extver: int, resetbits):
+def read_chip(path: str, extver: int, resetbits, version=None):
     """``(sci, err, dq)`` of one chip as the client's ``read_exposure`` gives them
-    (``resetbits`` cleared); cached per file version. Read-only arrays."""
+    (``resetbits`` cleared); cached per file version. Read-only arrays.
+    ``version``: the file's ``(mtime in ns, size)`` when the client read it; a
+    file changed since is an InputFileError, not different pixels."""
     from ..io.fits_input import read_chip_arrays
-    from ..io.lazy import reset_bits
+    from ..io.lazy import check_unchanged, reset_bits
 
     key = ("chip",) + _file_version(path, "input") + (int(extver), repr(resetbits))
+    check_unchanged(path, version, "the client")
     hit = CACHE.get(key)
     if hit is not None:
         return hit
@@ -177,12 +180,13 @@ class ChipJob:
     extra_mask: Any = None   # e.g. not-CR, True = good
     ivm: Any = None
     ivm_file: Any = None
+    version: Any = None      # the file's (mtime in ns, size) when the client read it
 
     def pixels(self) -> tuple:
         """``(sci, err, dq)`` (read-only when read from the file)."""
         if self.arrays is not None:
             return self.arrays
-        return read_chip(self.path, self.extver, self.resetbits)
+        return read_chip(self.path, self.extver, self.resetbits, self.version)
 
     def load(self):
         """The chip's :class:`DrizzleInput` with its pixels and combined mask."""

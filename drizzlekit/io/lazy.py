@@ -16,6 +16,9 @@ each file once and a big one holds a bounded part.
 
 Arrays handed out by a lazy chip are read-only (a change would be lost on
 the next read); assigning ``chip.sci = array`` keeps that array in memory.
+A file that changes (or goes) after it was first read is an
+:class:`~drizzlekit.exceptions.InputFileError` on the next read, never a
+silently different chip: its modification time and size are checked.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ import numpy as np
 from .fits_input import Chip, Exposure, read_chip_arrays
 
 __all__ = ["LazyChip", "lazy_pixels", "release_pixels", "reset_bits", "pixels_held",
-           "CLIENT_PIXEL_BYTES"]
+           "file_version", "check_unchanged", "CLIENT_PIXEL_BYTES"]
 
 def _cache_bytes(default_mb: float = 256.0) -> int:
     text = os.environ.get("DRIZZLEKIT_CLIENT_PIXEL_CACHE_MB", "")
@@ -66,6 +69,29 @@ def reset_bits(dq: np.ndarray | None, resetbits) -> np.ndarray | None:
     if dq is None or not bits:
         return dq
     return (dq.astype(np.int64) & ~int(bits)).astype(dq.dtype)
+
+
+def file_version(path: str) -> tuple[int, int] | None:
+    """``(modification time in ns, size in bytes)`` of a file, or None when it is gone."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size)
+
+
+def check_unchanged(path: str, version: tuple | None, who: str = "drizzlekit") -> None:
+    """Raise InputFileError when ``path`` is not the file read before (``version``)."""
+    if version is None:
+        return
+    now = file_version(path)
+    if now == tuple(version):
+        return
+    from ..exceptions import InputFileError
+
+    what = "was removed" if now is None else "changed"
+    raise InputFileError(f"{path}: {what} since {who} first read it; inputs must stay "
+                         "unchanged until the run (and any use of its result's chips) ends")
 
 
 class _PixelCache:
@@ -123,6 +149,7 @@ class LazyChip(Chip):
         hit = _CACHE.get(src)
         if hit is None:
             path, extver, resetbits = src
+            check_unchanged(path, self.__dict__.get("_version"))
             sci, err, dq = read_chip_arrays(path, extver)
             hit = _frozen((sci, err, reset_bits(dq, resetbits)))
             _CACHE.put(src, hit)
@@ -156,6 +183,11 @@ class LazyChip(Chip):
                        for f in fields(Chip)})
 
     @property
+    def version(self) -> tuple | None:
+        """``(mtime in ns, size)`` of the file when it was first read."""
+        return self.__dict__.get("_version")
+
+    @property
     def source(self) -> tuple:
         """``(path, extver, resetbits)``: where the pixels are read from."""
         return self.__dict__["_source"]
@@ -183,6 +215,7 @@ def release_pixels(exp: Exposure, path, resetbits) -> Exposure:
             getattr(exp, "root", None) or not os.path.isfile(path):
         return exp
     path = os.path.abspath(os.fspath(path))
+    version = file_version(path)  # after the read: a later change is an error, not new data
     for chip in exp.chips:
         arrays = (chip.sci, chip.err, chip.dq)
         src = (path, int(chip.extver), resetbits)
@@ -192,6 +225,7 @@ def release_pixels(exp: Exposure, path, resetbits) -> Exposure:
         chip.__class__ = LazyChip
         chip.__dict__["_source"] = src
         chip.__dict__["_shape"] = shape
+        chip.__dict__["_version"] = version
         sci, err, dq = arrays
         _CACHE.put(src, _frozen((sci, err, reset_bits(dq, resetbits))))
     return exp
