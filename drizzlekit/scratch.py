@@ -80,8 +80,19 @@ class Scratch:
         """An uninitialised array (a writable memory map when on disk)."""
         if not self.on_disk or int(np.prod(shape)) == 0:
             return np.empty(shape, dtype=dtype)
-        return np.lib.format.open_memmap(self.filename(tag), mode="w+", dtype=dtype,
-                                         shape=tuple(shape))
+        try:
+            return np.lib.format.open_memmap(self.filename(tag), mode="w+", dtype=dtype,
+                                             shape=tuple(shape))
+        except OSError as exc:
+            raise self._write_error(exc) from exc
+
+    def _write_error(self, exc: OSError):
+        from .exceptions import OutputFileError
+
+        where = self.path or self.where or tempfile.gettempdir()
+        return OutputFileError(f"{where}: cannot write the intermediate files of "
+                               f"in_memory=False ({exc.strerror or exc}); free some space, "
+                               "choose another scratch_dir or use in_memory=True")
 
     def keep(self, arr: np.ndarray, tag: str = "array") -> np.ndarray:
         """``arr`` itself in memory, or a read-only memory-mapped copy on disk.
@@ -92,9 +103,12 @@ class Scratch:
         """
         if not self.on_disk or arr.size == 0:
             return arr
-        name = self.filename(tag)
-        with open(name, "wb") as fh:
-            np.lib.format.write_array(fh, np.ascontiguousarray(arr), allow_pickle=False)
+        try:
+            name = self.filename(tag)
+            with open(name, "wb") as fh:
+                np.lib.format.write_array(fh, np.ascontiguousarray(arr), allow_pickle=False)
+        except OSError as exc:  # a full disk mid-run: say where and what to do
+            raise self._write_error(exc) from exc
         return np.load(name, mmap_mode="r")
 
     def on_close(self, func) -> None:

@@ -173,3 +173,55 @@ def test_a_dask_worker_refuses_an_input_changed_since_the_client_read_it(tmp_pat
     os.utime(mine[0], ns=(st.st_atime_ns, st.st_mtime_ns + 10 ** 9))
     with pytest.raises(InputFileError, match="changed since the client first read it"):
         jobs[0].pixels()
+
+
+def _folder_bytes(path):
+    import os
+
+    return sum(os.path.getsize(os.path.join(path, f)) for f in os.listdir(path))
+
+
+def test_scratch_estimate_is_a_close_lower_bound_and_checked_before_step_one(tmp_path, files,
+                                                                            monkeypatch):
+    from drizzlekit import mosaic
+    from drizzlekit.exceptions import OutputFileError
+
+    used = {}
+    real = pl.write_products
+
+    def measure(res):  # every intermediate is in the scratch folder by now
+        if res.scaling.scratch.on_disk:
+            used["bytes"] = _folder_bytes(res.scaling.scratch.path)
+            used["estimate"] = mosaic.scratch_bytes(res)
+        return real(res)
+
+    monkeypatch.setattr(pl, "write_products", measure)
+    pl.astrodrizzle(files, output=str(tmp_path / "a"), in_memory=False, **COMMON)
+    assert 0.5 * used["bytes"] <= used["estimate"] <= used["bytes"]
+
+    monkeypatch.setattr(mosaic, "scratch_bytes", lambda res: 10 ** 18)
+    steps = []
+    monkeypatch.setattr(pl, "run_static_mask", lambda res: steps.append(1))
+    with pytest.raises(OutputFileError, match="scratch_dir: the intermediate files of "
+                                              "in_memory=False need about"):
+        pl.astrodrizzle(files, output=str(tmp_path / "b"), in_memory=False,
+                        scratch_dir=str(tmp_path), **COMMON)
+    assert steps == [] and not (tmp_path / "b_drz.fits").exists()
+    pl.astrodrizzle(files, output=str(tmp_path / "c"), in_memory=True, **COMMON)  # no scratch
+
+
+def test_a_full_scratch_disk_mid_run_names_the_folder_and_what_to_do(tmp_path, files,
+                                                                     monkeypatch):
+    import errno
+
+    from drizzlekit.exceptions import OutputFileError
+
+    def full(*args, **kw):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(np.lib.format, "write_array", full)
+    with pytest.raises(OutputFileError, match="drizzlekit-.*: cannot write the intermediate "
+                                              "files of in_memory=False .No space left"):
+        pl.astrodrizzle(files, output=str(tmp_path / "x"), in_memory=False,
+                        scratch_dir=str(tmp_path), **COMMON)
+    assert [p.name for p in tmp_path.iterdir()] == []  # scratch folder removed, no product

@@ -84,8 +84,9 @@ def check_output_files(paths: Sequence[str], parameter: str = "output") -> None:
                 "output name")
 
 
-def check_disk_space(folder: str, nbytes: int, parameter: str = "output") -> None:
-    """Refuse a run whose products cannot fit on the disk, where that is known.
+def check_disk_space(folder: str, nbytes: int, parameter: str = "output",
+                     what: str = "the products") -> None:
+    """Refuse a run whose products (or ``what``) cannot fit on the disk, where that is known.
 
     Raises
     ------
@@ -98,8 +99,9 @@ def check_disk_space(folder: str, nbytes: int, parameter: str = "output") -> Non
         return
     if nbytes > free:
         raise OutputFileError(
-            f"{parameter}: the products need about {_human(nbytes)} but {folder or '.'} has "
-            f"only {_human(free)} free; free some space or choose another output folder")
+            f"{parameter}: {what} need about {_human(nbytes)} but {folder or '.'} has "
+            f"only {_human(free)} free; free some space or choose another "
+            f"{'output folder' if parameter == 'output' else parameter}")
 
 
 def available_memory() -> int | None:
