@@ -161,7 +161,7 @@ def _exposure_inputs(res, e: int):
         key = (res.names[e], chip.extver)
         mask = combine_masks(pl.dq_mask(chip, p["driz_sep_bits"], "driz_sep_bits"),
                        pl.static_mask_of(res, chip))
-        chips.append(pl.drizzle_input(res, key, e, chip, mask))
+        chips.append(pl.drizzle_input(res, key, e, chip, mask, err=False))  # no ERR weights
         raw.append(chip)
     return chips, raw
 

@@ -10,6 +10,7 @@ missing, truncated or malformed file is an
 
 from __future__ import annotations
 
+import contextlib
 import os
 import warnings
 from typing import Union
@@ -19,7 +20,7 @@ from astropy.io import fits
 
 from ..exceptions import InputFileError
 
-__all__ = ["read_chip_arrays"]
+__all__ = ["read_chip_arrays", "read_chip_err"]
 
 PathLike = Union[str, os.PathLike]
 
@@ -97,16 +98,23 @@ def _sci_hdus(hdul, filename: str) -> tuple[dict, bool]:
     raise InputFileError(f"{filename}: no SCI extension (and no 2-D image in the primary HDU)")
 
 
-def _chip_arrays(hdul, hdu, ev: int, single: bool, filename: str, what: str):
-    """``(sci float32, err float32 or None, dq int or None)`` of one chip, checked."""
-    def find(extname):
-        if single:
-            return None
-        for h in hdul[1:]:
-            name = str(h.header.get("EXTNAME", "")).strip().upper()
-            if name == extname and _extver(h) == ev:
-                return h
+def _companion_hdu(hdul, extname: str, ev: int, single: bool):
+    """The ``extname,ev`` HDU beside a SCI extension (None in a single-image file)."""
+    if single:
         return None
+    for h in hdul[1:]:
+        name = str(h.header.get("EXTNAME", "")).strip().upper()
+        if name == extname and _extver(h) == ev:
+            return h
+    return None
+
+
+def _chip_arrays(hdul, hdu, ev: int, single: bool, filename: str, what: str,
+                 with_err: bool = True):
+    """``(sci float32, err float32 or None, dq int or None)`` of one chip, checked
+    (``with_err=False``: ERR not read, None)."""
+    def find(extname):
+        return _companion_hdu(hdul, extname, ev, single)
 
     sci = _hdu_array(hdu, filename, what)
     if sci is None or sci.ndim != 2 or sci.size == 0:
@@ -114,7 +122,7 @@ def _chip_arrays(hdul, hdu, ev: int, single: bool, filename: str, what: str):
               else f"an empty array of shape {sci.shape}")
         raise InputFileError(f"{filename}: {what} must hold a 2-D image, found {nd}")
     sci = sci.astype(np.float32, copy=False)
-    err = _companion_array(find("ERR"), "ERR", filename, ev, sci.shape)
+    err = _companion_array(find("ERR"), "ERR", filename, ev, sci.shape) if with_err else None
     if err is not None:
         err = err.astype(np.float32, copy=False)
     dq = _companion_array(find("DQ"), "DQ", filename, ev, sci.shape)
@@ -137,7 +145,7 @@ def _companion_array(hdu, extname: str, filename: str, ev, shape) -> np.ndarray 
     return arr
 
 
-def read_chip_arrays(path: PathLike, extver: int):
+def read_chip_arrays(path: PathLike, extver: int, *, err: bool = True):
     """The pixels of one chip, exactly as :func:`read_exposure` reads them.
 
     Parameters
@@ -146,6 +154,9 @@ def read_chip_arrays(path: PathLike, extver: int):
         The file (any format :func:`read_exposure` reads).
     extver : int
         ``EXTVER`` of the SCI extension.
+    err : bool
+        Read the ERR array too (False: None in its place; see
+        :func:`read_chip_err`).
 
     Returns
     -------
@@ -155,6 +166,23 @@ def read_chip_arrays(path: PathLike, extver: int):
         :mod:`drizzlekit.io.lazy`).
     """
     filename = os.fspath(path)
+    with _chip_hdus(filename, extver) as (hdul, hdu, single, what):
+        return _chip_arrays(hdul, hdu, int(extver), single, filename, what, with_err=err)
+
+
+def read_chip_err(path: PathLike, extver: int, shape: tuple[int, int]) -> np.ndarray | None:
+    """Only the ERR array of one chip (float32, None without one), checked against the
+    SCI ``shape``, as :func:`read_chip_arrays` reads it."""
+    filename = os.fspath(path)
+    with _chip_hdus(filename, extver) as (hdul, _, single, _):
+        err = _companion_array(_companion_hdu(hdul, "ERR", int(extver), single), "ERR",
+                               filename, int(extver), tuple(shape))
+    return None if err is None else err.astype(np.float32, copy=False)
+
+
+@contextlib.contextmanager
+def _chip_hdus(filename: str, extver: int):
+    """``(hdul, SCI hdu, single, what)`` of chip ``extver`` of an open file (closed after)."""
     raw = _open_hst(filename)
     try:
         from .wfpc2 import as_mef
@@ -163,7 +191,7 @@ def read_chip_arrays(path: PathLike, extver: int):
         sci_hdus, single = _sci_hdus(hdul, filename)
         if int(extver) not in sci_hdus:
             raise InputFileError(f"{filename}: no SCI,{extver} extension")
-        what = "the primary HDU" if single else f"SCI,{extver}"
-        return _chip_arrays(hdul, sci_hdus[int(extver)], int(extver), single, filename, what)
+        yield hdul, sci_hdus[int(extver)], single, \
+            "the primary HDU" if single else f"SCI,{extver}"
     finally:
         raw.close()

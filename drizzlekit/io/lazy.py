@@ -32,6 +32,7 @@ from typing import Iterator
 
 import numpy as np
 
+from .fits_arrays import read_chip_err
 from .fits_input import Chip, Exposure, read_chip_arrays
 
 __all__ = ["LazyChip", "lazy_pixels", "release_pixels", "reset_bits", "pixels_held",
@@ -95,7 +96,8 @@ def check_unchanged(path: str, version: tuple | None, who: str = "drizzlekit") -
 
 
 class _PixelCache:
-    """Byte-bounded LRU of ``(path, extver, resetbits) -> (sci, err, dq)``."""
+    """Byte-bounded LRU of ``(path, extver, resetbits) -> (sci, dq)`` and
+    ``(path, extver, resetbits, 'err') -> (err,)``."""
 
     def __init__(self):
         self.items: collections.OrderedDict = collections.OrderedDict()
@@ -145,22 +147,36 @@ class LazyChip(Chip):
     lazy = True
 
     def _pixels(self):
+        """``(sci, dq)``; ERR, which most steps do not use, is read on its own."""
         src = self.__dict__["_source"]
         hit = _CACHE.get(src)
         if hit is None:
             path, extver, resetbits = src
             check_unchanged(path, self.__dict__.get("_version"))
-            sci, err, dq = read_chip_arrays(path, extver)
-            hit = _frozen((sci, err, reset_bits(dq, resetbits)))
+            sci, _, dq = read_chip_arrays(path, extver, err=False)
+            hit = _frozen((sci, reset_bits(dq, resetbits)))
             _CACHE.put(src, hit)
         return hit
+
+    def _err(self):
+        key = self.__dict__["_source"] + ("err",)
+        hit = _CACHE.get(key)
+        if hit is None:
+            path, extver, _ = self.__dict__["_source"]
+            check_unchanged(path, self.__dict__.get("_version"))
+            hit = _frozen((read_chip_err(path, extver, self.shape),))
+            _CACHE.put(key, hit)
+        return hit[0]
 
     def _get(self, k: int):
         own = self.__dict__.setdefault("_own", {})
         name = _ARRAYS[k]
         if name in own:
             return own[name]
-        return self._pixels()[k]
+        if name == "err":
+            return self._err()
+        sci, dq = self._pixels()
+        return sci if name == "sci" else dq
 
     def _set(self, k: int, value) -> None:
         self.__dict__.setdefault("_own", {})[_ARRAYS[k]] = value
@@ -227,5 +243,5 @@ def release_pixels(exp: Exposure, path, resetbits) -> Exposure:
         chip.__dict__["_shape"] = shape
         chip.__dict__["_version"] = version
         sci, err, dq = arrays
-        _CACHE.put(src, _frozen((sci, err, reset_bits(dq, resetbits))))
+        _CACHE.put(src, _frozen((sci, reset_bits(dq, resetbits))))  # ERR: read when asked
     return exp

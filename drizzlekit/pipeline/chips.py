@@ -106,8 +106,12 @@ def require_intermediate(res: AstrodrizzleResult, what: str, step: str, first: s
 
 
 def drizzle_input(res: AstrodrizzleResult, key: ChipKey, e: int, chip: Chip, mask,
-                  ivm=None):
-    """The :class:`drizzlekit.steps.drizzle_steps.DrizzleInput` of one chip."""
+                  ivm=None, err: bool = True):
+    """The :class:`drizzlekit.steps.drizzle_steps.DrizzleInput` of one chip.
+
+    ``err=False`` leaves its ERR array out (the weights of ``wht_type`` None, EXP
+    and IVM do not use it; a chip read lazily then does not read it).
+    """
     from ..steps.drizzle_steps import DrizzleInput
 
     cf = chip.conversion_factor
@@ -115,7 +119,7 @@ def drizzle_input(res: AstrodrizzleResult, key: ChipKey, e: int, chip: Chip, mas
     return DrizzleInput(
         data=chip.sci, wcs=chip_wcs(res, chip), exptime=chip.exptime,
         in_units=chip.in_units, eff_gain=chip.eff_gain, sky=res.computed_sky.get(key),
-        mask=mask, err=chip.err, ivm=ivm, pscale=chip.idcscale, rdnoise=chip.rdnoise,
+        mask=mask, err=chip.err if err else None, ivm=ivm, pscale=chip.idcscale, rdnoise=chip.rdnoise,
         sky_electrons=float(sky) * cf, dark=float(chip.header.get(
             "MEANDARK", res.exposures[e].primary_header.get("MEANDARK", 0.0)) or 0.0),
         name=f"{res.names[e]}[SCI,{chip.extver}]")
@@ -153,6 +157,12 @@ def read_ivm_array(path: str, extver: int, shape: tuple[int, int], name: str) ->
         raise InputFileError(f"{path}: IVM,{extver} shape {ivm.shape} differs from "
                              f"{name}[SCI,{extver}] shape {tuple(shape)}")
     return ivm
+
+
+def final_needs_err(res: AstrodrizzleResult) -> bool:
+    """Whether the final drizzle uses the chips' ERR arrays (ERR weights or ``final_err``)."""
+    p = res.params
+    return str(p.get("final_wht_type") or "").upper() == "ERR" or bool(p.get("final_err"))
 
 
 def final_err_arguments(res: AstrodrizzleResult) -> dict:

@@ -12,8 +12,8 @@ from ..exceptions import InputFileError, NoOverlapError
 from ..io.bits import combine_masks
 from ..scratch import release_pages
 from .chips import (ChipInputs, chip_pixmap, chip_signature, chip_wcs, dq_mask,
-                    drizzle_input, final_err_arguments, read_ivm, require_intermediate, spill,
-                    static_mask_of, with_progress)
+                    drizzle_input, final_err_arguments, final_needs_err, read_ivm,
+                    require_intermediate, spill, static_mask_of, with_progress)
 from .outputs import exposure_root
 from .result import AstrodrizzleResult
 
@@ -233,8 +233,9 @@ def run_final_drizzle(res: AstrodrizzleResult) -> np.ndarray:
                              static_mask_of(res, chip), None if cr is None else ~cr)
         release_pages(cr)
         ivm = read_ivm(res, e, chip) if p["final_wht_type"] == "IVM" else None
-        return drizzle_input(res, key, e, chip, mask, ivm)
+        return drizzle_input(res, key, e, chip, mask, ivm, err=with_err)
 
+    with_err = final_needs_err(res)
     chips = ChipInputs(len(every), chip_input)
     drizzle = drizzle_chips
     if client is not None:  # Dask: one task per output tile
