@@ -225,3 +225,22 @@ def test_a_full_scratch_disk_mid_run_names_the_folder_and_what_to_do(tmp_path, f
         pl.astrodrizzle(files, output=str(tmp_path / "x"), in_memory=False,
                         scratch_dir=str(tmp_path), **COMMON)
     assert [p.name for p in tmp_path.iterdir()] == []  # scratch folder removed, no product
+
+
+def test_err_arrays_are_read_only_for_err_weights(tmp_path, files, monkeypatch):
+    from drizzlekit.io import fits_input
+
+    reads = []
+    real = lazy.read_chip_err
+    monkeypatch.setattr(lazy, "read_chip_err", lambda *a: reads.append(a) or real(*a))
+    monkeypatch.setattr(lazy, "CLIENT_PIXEL_BYTES", 1)
+    pl.astrodrizzle(files, output=str(tmp_path / "exp"), in_memory=False, **COMMON)
+    assert reads == []  # EXP weights: no ERR array read by any step
+    res = pl.astrodrizzle(files, output=str(tmp_path / "err"), in_memory=False,
+                          final_wht_type="ERR", **COMMON)
+    assert len(reads) == 6  # the final drizzle, once per chip
+    chip = res.exposures[1].chips[1]
+    ref = fits_input.read_exposure(files[1]).chips[1]
+    np.testing.assert_array_equal(chip.err, ref.err)
+    np.testing.assert_array_equal(chip.sci, ref.sci)
+    np.testing.assert_array_equal(chip.dq, ref.dq)
