@@ -282,7 +282,8 @@ def start_scaling(res, client=None, max_memory: int | None = None,
     if scratch.on_disk:
         from .io.output_checks import check_disk_space
 
-        check_disk_space(str(where), scratch_bytes(res), parameter="scratch_dir",
+        check_disk_space(str(where), scratch_bytes(res, distributed=client is not None),
+                         parameter="scratch_dir",
                          what="the intermediate files of in_memory=False")
     if max_memory is None:
         from .memory import median_buffer_bytes
@@ -292,38 +293,39 @@ def start_scaling(res, client=None, max_memory: int | None = None,
     return scratch
 
 
-def scratch_bytes(res) -> int:
+def scratch_bytes(res, distributed: bool = False) -> int:
     """About how much scratch disk an ``in_memory=False`` run writes, bytes (a lower bound).
 
     Per input pixel: its pixel map (8 B, twice when the final frame differs
-    from the single frame), the single drizzle's SCI and WHT (8 B per output
-    pixel the chip covers, scaled by the chips' pixel area over the frame's;
-    a footprint's bounding box can be larger), the blot (4 B), the CR mask
-    (1 B) and with ``driz_cr_corr`` the cleaned chip (4 B); per single-frame
-    pixel the median (4 B).
+    from the single frame; not with a Dask client, whose workers keep them),
+    the single drizzle's SCI and WHT (8 B per output pixel the chip covers,
+    scaled by the chip's pixel area over the frame's; a footprint's bounding
+    box can be larger), the blot (4 B), the CR mask (1 B) and with
+    ``driz_cr_corr`` the cleaned chip (4 B); per single-frame pixel the
+    median (4 B).
     """
     from .pipeline import same_frame
     from .steps.drizzle_steps import output_pscale
 
     p = res.params
-    steps = [k for k in ("driz_separate", "median", "blot", "driz_cr", "driz_combine")
-             if p.get(k)]
     if res.single_wcs is None:
         return 0
+    maps = 0 if distributed else 1
+    if p.get("driz_combine") and res.output_wcs is not None and \
+            not same_frame(res.single_wcs, res.output_wcs):
+        maps *= 2
     frame_scale = output_pscale(res.single_wcs)
     need = 0
     for _, _, chip in res.chips():
         npix = int(chip.shape[0]) * int(chip.shape[1])
         area = (float(chip.idcscale) / frame_scale) ** 2 if chip.idcscale else 1.0
-        if "driz_separate" in steps:
-            need += 8 * npix + int(8 * npix * area)
-        if "blot" in steps:
+        need += 8 * npix * maps
+        if p.get("driz_separate"):
+            need += int(8 * npix * area)
+        if p.get("blot"):
             need += 4 * npix
-        if "driz_cr" in steps:
+        if p.get("driz_cr"):
             need += npix * (5 if p.get("driz_cr_corr") else 1)
-        if "driz_combine" in steps and res.output_wcs is not None and \
-                not same_frame(res.single_wcs, res.output_wcs):
-            need += 8 * npix
-    if "median" in steps and len(res.exposures) > 1:
+    if p.get("median") and len(res.exposures) > 1:
         need += 4 * int(res.single_shape[0]) * int(res.single_shape[1])
     return need

@@ -199,7 +199,7 @@ def test_scratch_estimate_is_a_close_lower_bound_and_checked_before_step_one(tmp
     pl.astrodrizzle(files, output=str(tmp_path / "a"), in_memory=False, **COMMON)
     assert 0.5 * used["bytes"] <= used["estimate"] <= used["bytes"]
 
-    monkeypatch.setattr(mosaic, "scratch_bytes", lambda res: 10 ** 18)
+    monkeypatch.setattr(mosaic, "scratch_bytes", lambda res, **kw: 10 ** 18)
     steps = []
     monkeypatch.setattr(pl, "run_static_mask", lambda res: steps.append(1))
     with pytest.raises(OutputFileError, match="scratch_dir: the intermediate files of "

@@ -77,7 +77,8 @@ def _value_from_list(value, what: str) -> float:
         try:
             nums = [float(p) for p in parts]
         except ValueError:
-            raise InputError(f"{what}: {value!r} is not a number or comma list of numbers") from None
+            raise InputError(f"{what}: {value!r} is not a number or comma list of "
+                             "numbers") from None
         nz = [n for n in nums if n != 0.0]
         return float(np.mean(nz)) if nz else 0.0
     try:

@@ -119,7 +119,8 @@ def drizzle_input(res: AstrodrizzleResult, key: ChipKey, e: int, chip: Chip, mas
     return DrizzleInput(
         data=chip.sci, wcs=chip_wcs(res, chip), exptime=chip.exptime,
         in_units=chip.in_units, eff_gain=chip.eff_gain, sky=res.computed_sky.get(key),
-        mask=mask, err=chip.err if err else None, ivm=ivm, pscale=chip.idcscale, rdnoise=chip.rdnoise,
+        mask=mask, err=chip.err if err else None, ivm=ivm, pscale=chip.idcscale,
+        rdnoise=chip.rdnoise,
         sky_electrons=float(sky) * cf, dark=float(chip.header.get(
             "MEANDARK", res.exposures[e].primary_header.get("MEANDARK", 0.0)) or 0.0),
         name=f"{res.names[e]}[SCI,{chip.extver}]")
