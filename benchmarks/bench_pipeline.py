@@ -19,6 +19,7 @@ Usage::
     python benchmarks/bench_pipeline.py --shape 256 512       # quick smoke run
     python benchmarks/bench_pipeline.py --datadir /tmp/bench  # keep/reuse the inputs
     python benchmarks/bench_pipeline.py --drizzlepac          # + peak memory vs drizzlepac
+    python benchmarks/bench_pipeline.py --on-disk --rss-steps # in_memory=False, RSS per step
 
 Targets (issue 3): under 30 s end to end and under 3 GB on the reference machine.
 ``--drizzlepac`` (issue 12: in-process peak no more than drizzlepac's) also runs
@@ -64,9 +65,68 @@ def simulate(datadir: Path, shape, n_exposures: int, n_chips: int, seed: int = 0
     return list(sim.filenames)
 
 
+class _RssSteps:
+    """Peak resident memory per step: ``/proc/self/statm`` sampled every 20 ms, the
+    steps told apart by the pipeline's "step ... done" log lines (Linux only)."""
+
+    def __init__(self):
+        import threading
+
+        self.samples: list = []
+        self.marks: list = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    @staticmethod
+    def rss() -> int:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+    def _mark(self, record: logging.LogRecord) -> None:
+        text = record.getMessage()
+        if text.startswith("step "):  # a reading at every step end: short steps count too
+            now = time.perf_counter()
+            self.samples.append((now, self.rss()))
+            self.marks.append((now, text.split()[1]))
+
+    def _sample(self):
+        while not self._stop.is_set():
+            self.samples.append((time.perf_counter(), self.rss()))
+            self._stop.wait(0.02)
+
+    def __enter__(self):
+        handler = logging.Handler()
+        handler.emit = self._mark
+        self._handler = handler
+        logger = logging.getLogger("drizzlekit")
+        self._level = logger.level
+        logger.setLevel(logging.INFO)
+        logger.addHandler(handler)
+        self.marks.append((time.perf_counter(), "start"))
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        logger = logging.getLogger("drizzlekit")
+        logger.removeHandler(self._handler)
+        logger.setLevel(self._level)
+
+    def peaks(self) -> dict:
+        """``{step: peak bytes}``; the first step includes reading the inputs."""
+        out = {}
+        for (t0, _), (t1, name) in zip(self.marks, self.marks[1:]):
+            seg = [r for t, r in self.samples if t0 <= t <= t1]
+            if seg:
+                out[name] = max(seg)
+        return out
+
+
 def run_pipeline(files: list[str], outdir: str, use_tracemalloc: bool = True,
-                 in_memory: bool = True) -> dict:
+                 in_memory: bool = True, rss_steps: bool = False) -> dict:
     """Run the pipeline once (after a tiny warm-up) and measure it (child process)."""
+    import contextlib
     import tracemalloc
 
     from drizzlekit.datasets import simulate_dither
@@ -81,9 +141,11 @@ def run_pipeline(files: list[str], outdir: str, use_tracemalloc: bool = True,
 
     if use_tracemalloc:
         tracemalloc.start()
+    sampler = _RssSteps() if rss_steps else contextlib.nullcontext()
     t0 = time.perf_counter()
-    res = astrodrizzle(files, output=os.path.join(outdir, "bench"), build=True,
-                       in_memory=in_memory, runfile="", progress=False)
+    with sampler:
+        res = astrodrizzle(files, output=os.path.join(outdir, "bench"), build=True,
+                           in_memory=in_memory, runfile="", progress=False)
     total = time.perf_counter() - t0
     peak = tracemalloc.get_traced_memory()[1] if use_tracemalloc else None
     if use_tracemalloc:
@@ -94,7 +156,8 @@ def run_pipeline(files: list[str], outdir: str, use_tracemalloc: bool = True,
     return {"total_s": total, "warmup_s": warmup, "steps_s": res.timings,
             "tracemalloc_peak_bytes": peak, "maxrss_bytes": maxrss, "n_chips": nchips,
             "input_pixels": npix, "output_shape": list(res.sci.shape),
-            "cr_pixels": int(sum(int(m.sum()) for m in res.cr_masks.values()))}
+            "cr_pixels": int(sum(int(m.sum()) for m in res.cr_masks.values())),
+            "rss_steps": sampler.peaks() if rss_steps else None}
 
 
 def _report(r: dict, shape, n_exposures: int, n_chips: int) -> str:
@@ -112,6 +175,10 @@ def _report(r: dict, shape, n_exposures: int, n_chips: int) -> str:
         lines.append(f"  peak traced memory (tracemalloc): {peak:.2f} GB   (target < 3 GB)")
     lines.append(f"  peak resident memory (ru_maxrss): {r['maxrss_bytes'] / gb:.2f} GB")
     lines.append(f"  cosmic-ray pixels flagged: {r['cr_pixels']}")
+    if r.get("rss_steps"):
+        lines.append("  peak resident memory per step (GB; the first includes reading the "
+                     "inputs):")
+        lines.append("    " + ", ".join(f"{k} {v / gb:.2f}" for k, v in r["rss_steps"].items()))
     return "\n".join(lines)
 
 
@@ -162,7 +229,11 @@ def main(argv=None) -> int:
     parser.add_argument("--json", default=None, help="also write the numbers as JSON here")
     parser.add_argument("--drizzlepac", action="store_true",
                         help="also compare peak memory with drizzlepac 3.11.0 (in_memory=False)")
-    parser.add_argument("--on-disk", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--on-disk", action="store_true",
+                        help="run with in_memory=False (drizzlekit's and drizzlepac's "
+                             "default) instead of in_memory=True")
+    parser.add_argument("--rss-steps", action="store_true",
+                        help="also print the peak resident memory of every step (Linux)")
     parser.add_argument("--child", nargs=2, metavar=("FILELIST", "OUTDIR"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -170,7 +241,7 @@ def main(argv=None) -> int:
     if args.child:  # the measured run, in its own process
         files = Path(args.child[0]).read_text().split()
         result = run_pipeline(files, args.child[1], not args.no_tracemalloc,
-                              in_memory=not args.on_disk)
+                              in_memory=not args.on_disk, rss_steps=args.rss_steps)
         sys.stdout.write("BENCH-RESULT " + json.dumps(result) + "\n")
         return 0
 
@@ -187,6 +258,10 @@ def main(argv=None) -> int:
         cmd = [sys.executable, __file__, "--child", str(listfile), str(outdir)]
         if args.no_tracemalloc:
             cmd.append("--no-tracemalloc")
+        if args.rss_steps:
+            cmd.append("--rss-steps")
+        if args.on_disk:
+            cmd.append("--on-disk")
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:
             sys.stderr.write(proc.stdout + proc.stderr)
