@@ -42,6 +42,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import statistics
@@ -124,16 +125,12 @@ def _handle(page, param: str):
     return h
 
 
-def keyboard_moves(page, param: str, key: str, n: int, start_keys=()) -> tuple[list, int]:
-    """``n`` single key presses on the slider; returns (seconds per changed redraw, unchanged)."""
-    h = _handle(page, param)
-    h.focus()
-    for k in start_keys:
-        h.press(k)
-        _idle(page)
+def _timed(page, moves) -> tuple[list, int]:
+    """Make each ``move()`` and time the redraw it causes: (seconds per changed redraw,
+    number of moves that changed nothing)."""
     out, unchanged = [], 0
-    for _ in range(n):
-        h.press(key)
+    for move in moves:
+        move()
         dt = _settle(page)
         if dt is None:
             unchanged += 1
@@ -142,10 +139,19 @@ def keyboard_moves(page, param: str, key: str, n: int, start_keys=()) -> tuple[l
     return out, unchanged
 
 
+def keyboard_moves(page, param: str, key: str, n: int, start_keys=()) -> tuple[list, int]:
+    """``n`` single key presses on the slider; returns (seconds per changed redraw, unchanged)."""
+    h = _handle(page, param)
+    h.focus()
+    for k in start_keys:
+        h.press(k)
+        _idle(page)
+    return _timed(page, (lambda: h.press(key) for _ in range(n)))
+
+
 def drag_moves(page, param: str, fractions: tuple[float, float], n: int) -> tuple[list, int]:
     """``n`` drags of the slider's handle, alternately to the two track ``fractions``."""
-    out, unchanged = [], 0
-    for i in range(n):
+    def drag(i: int) -> None:
         h = _handle(page, param)
         track = page.locator(f".dk-param-{param} .noUi-target").first.bounding_box()
         hb = h.bounding_box()
@@ -154,12 +160,8 @@ def drag_moves(page, param: str, fractions: tuple[float, float], n: int) -> tupl
         page.mouse.down()
         page.mouse.move(track["x"] + fractions[i % 2] * track["width"], y, steps=8)
         page.mouse.up()
-        dt = _settle(page)
-        if dt is None:
-            unchanged += 1
-        else:
-            out.append(dt)
-    return out, unchanged
+
+    return _timed(page, (functools.partial(drag, i) for i in range(n)))
 
 
 def _summary(label: str, times: list, unchanged: int) -> str:
